@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Settings every Swift target shares. Swift 6 language mode (strict concurrency) comes with the
+/// tools version; `ExistentialAny` keeps the cost of existentials visible at every use.
+let sharedSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "lomad",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lomad", targets: ["lomad"]),
+        .executable(name: "lomactl", targets: ["lomactl"]),
+        .library(name: "LoMAClient", targets: ["LoMAClient"]),
+        .library(name: "LoMAModel", targets: ["LoMAModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C shims
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // transport
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+
+        // compute
+        .target(name: "LoMAModel", dependencies: ["COpenBLAS"]),
+
+        // wire
+        .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
+
+        // service
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", logging]),
+
+        // clients
+        .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
+
+        // executables
+        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", argumentParser, logging]),
+        .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", argumentParser]),
+
+        // tests
+        .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
+}

@@ -1,0 +1,19 @@
+import LoMAProtocol
+
+/// Failures of the client itself, as opposed to a status the daemon answered with (those are
+/// thrown as `StatusError`).
+public enum LoMAClientError: Error, CustomStringConvertible {
+    /// No reply within the timeout on any attempt: the daemon is down, overloaded or unreachable.
+    case timeout(endpoint: String, attempts: Int, timeout: Duration)
+    /// The daemon answered with something that is not a valid loma.v1 reply.
+    case malformedReply(String)
+
+    public var description: String {
+        switch self {
+        case let .timeout(endpoint, attempts, timeout):
+            "no reply from lomad at \(endpoint) within \(timeout) (\(attempts) attempt\(attempts == 1 ? "" : "s")); is the daemon running?"
+        case let .malformedReply(reason):
+            "lomad sent a malformed reply: \(reason)"
+        }
+    }
+}

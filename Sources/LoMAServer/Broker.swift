@@ -1,0 +1,271 @@
+import Logging
+import LoMAProtocol
+import ZeroMQ
+
+/// The load-balancing broker (zguide chapter 3): one thread owns the client-facing ROUTER and the
+/// inproc ROUTER the workers connect to, keeps the least-recently-used idle workers in a queue,
+/// and hands each request to one. It is the one place that validates envelopes, applies limits,
+/// answers "busy" and keeps stats, so workers only ever see well-formed requests.
+final class Broker {
+    private struct PendingRequest {
+        var route: [ZMQFrame]
+        var frames: [ZMQFrame]
+        var operation: Operation
+    }
+
+    private let configuration: DaemonConfiguration
+    private let endpoints: BrokerEndpoints
+    private let healthTemplate: Loma_V1_HealthReply
+    private let logger: Logger
+    private let frontend: ZMQSocket
+    private let backend: ZMQSocket
+    private let control: ZMQSocket
+    /// Endpoints actually bound, with `tcp://host:*` resolved to the port the kernel chose.
+    private(set) var boundEndpoints: [String] = []
+
+    private var idleWorkers: [[UInt8]] = []
+    private var knownWorkers = Set<[UInt8]>()
+    private var busyWorkers = 0
+    private var pending: [PendingRequest] = []
+    private var stats = BrokerStats()
+    private var drainStartedAt: ContinuousClock.Instant?
+
+    /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
+    init(context: ZMQContext, configuration: DaemonConfiguration, endpoints: BrokerEndpoints,
+         models: [Loma_V1_ModelInfo], logger: Logger) throws {
+        self.configuration = configuration
+        self.endpoints = endpoints
+        self.logger = logger
+        var health = Loma_V1_HealthReply()
+        health.version = DaemonVersion.current
+        health.protocolVersion = ProtocolVersion.current
+        health.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
+        health.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
+        health.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
+        health.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
+        health.limits.workers = UInt32(clamping: configuration.workers)
+        health.models = models
+        healthTemplate = health
+
+        frontend = try ZMQSocket(context: context, type: .router)
+        backend = try ZMQSocket(context: context, type: .router)
+        control = try ZMQSocket(context: context, type: .pull)
+        do {
+            try frontend.setRouterMandatory(true)
+            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
+            try frontend.setSendHighWaterMark(configuration.sendHighWaterMark)
+            try frontend.setLinger(1000)
+            try frontend.setHeartbeat(interval: 5000, timeout: 15000, ttl: 30000)
+            try backend.setRouterMandatory(true)
+            try backend.setLinger(0)
+            try control.setLinger(0)
+            try backend.bind(endpoints.workers)
+            try control.bind(endpoints.control)
+            var bound: [String] = []
+            for endpoint in configuration.endpoints {
+                try frontend.bind(endpoint.description)
+                bound.append(try frontend.lastEndpoint)
+            }
+            boundEndpoints = bound
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+
+    func close() {
+        frontend.close()
+        backend.close()
+        control.close()
+    }
+
+    /// Serves until asked to stop and every accepted request is answered (or the drain timeout
+    /// passes), then returns. Throws only for failures of the broker's own sockets.
+    func run() throws {
+        let items = [
+            PollItem(socket: control, events: .readable),
+            PollItem(socket: backend, events: .readable),
+            PollItem(socket: frontend, events: .readable),
+        ]
+        while !isDone {
+            let timeout: Duration? = drainStartedAt == nil ? nil : .milliseconds(50)
+            let ready = try ZMQPoller.poll(items, timeout: timeout)
+            if ready[0].contains(.readable) { try handleControl() }
+            if ready[1].contains(.readable) { try handleBackend() }
+            if ready[2].contains(.readable) { try handleFrontend() }
+            abandonPendingIfDrainTimedOut()
+        }
+        logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])
+    }
+
+    private var isDone: Bool {
+        guard let drainStartedAt else { return false }
+        if pending.isEmpty && busyWorkers == 0 { return true }
+        return ContinuousClock.now - drainStartedAt > configuration.drainTimeout + .seconds(1)
+    }
+
+    // MARK: control
+
+    private func handleControl() throws {
+        guard try control.receiveMessage() != nil, drainStartedAt == nil else { return }
+        drainStartedAt = .now
+        logger.info("shutting down: answering accepted requests", metadata: [
+            "pending": "\(pending.count)", "busy_workers": "\(busyWorkers)",
+        ])
+    }
+
+    private func abandonPendingIfDrainTimedOut() {
+        guard let drainStartedAt, ContinuousClock.now - drainStartedAt > configuration.drainTimeout else { return }
+        for request in pending {
+            reply(to: request.route, operation: request.operation, requestID: 0,
+                  error: .unavailable("lomad is shutting down and this request did not reach a worker in time"))
+        }
+        pending.removeAll()
+    }
+
+    // MARK: workers
+
+    private func handleBackend() throws {
+        guard var frames = try backend.receiveMessage(), frames.count >= 2 else { return }
+        let worker = frames[0].bytes
+        guard let header = BackendHeader(frames[1].bytes) else {
+            logger.error("worker sent a message without a valid header; dropped")
+            return
+        }
+        frames.removeFirst(2)
+        switch header.kind {
+        case .ready:
+            knownWorkers.insert(worker)
+        case .message:
+            busyWorkers -= 1
+            let route = Int(header.routeFrames)
+            let operation = Operation(rawValue: header.operation) ?? .unknown
+            stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal)
+            guard frames.count > route else {
+                logger.error("worker reply has no application frames; dropped", metadata: ["operation": "\(operation)"])
+                break
+            }
+            deliver(frames)
+        }
+        idleWorkers.append(worker)
+        dispatchPending()
+    }
+
+    private func dispatchPending() {
+        while !idleWorkers.isEmpty, !pending.isEmpty {
+            let request = pending.removeFirst()
+            dispatch(request)
+        }
+    }
+
+    private func dispatch(_ request: PendingRequest) {
+        let worker = idleWorkers.removeFirst()
+        let header = BackendHeader(kind: .message, routeFrames: UInt8(request.route.count),
+                                   operation: request.operation.rawValue)
+        let message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: header.bytes)] + request.route + request.frames
+        do {
+            try backend.send(message)
+            busyWorkers += 1
+        } catch {
+            // A worker only disappears when the context terminates; treat it as gone.
+            knownWorkers.remove(worker)
+            logger.error("could not hand a request to a worker", metadata: ["error": "\(error)"])
+            reply(to: request.route, operation: request.operation, requestID: 0,
+                  error: .internalError("lomad could not hand the request to a worker"))
+        }
+    }
+
+    // MARK: clients
+
+    private func handleFrontend() throws {
+        guard var frames = try frontend.receiveMessage(), !frames.isEmpty else { return }
+        // DEALER clients put their application frames right after the identity; REQ clients (and
+        // DEALERs that mimic them) put an empty delimiter first, which must be echoed back.
+        let routeCount = frames.count >= 3 && frames[1].count == 0 ? 2 : 1
+        let route = Array(frames.prefix(routeCount))
+        frames.removeFirst(min(routeCount, frames.count))
+
+        let request: DecodedMessage<Loma_V1_Request>
+        do {
+            request = try DecodedMessage(frames: frames, limits: configuration.limits)
+        } catch {
+            let statusError = error as? StatusError ?? .invalidArgument("\(error)")
+            reply(to: route, operation: .unknown, requestID: 0, error: statusError)
+            return
+        }
+        let operation = Operation(request.envelope.operation)
+        let requestID = request.envelope.requestID
+
+        switch request.envelope.operation {
+        case .health:
+            var health = healthTemplate
+            health.uptimeSeconds = stats.uptimeSeconds
+            reply(to: route, operation: operation, requestID: requestID, result: .health(health))
+            return
+        case .stats:
+            let snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
+            reply(to: route, operation: operation, requestID: requestID, result: .stats(snapshot))
+            return
+        case nil:
+            let error: StatusError = request.envelope.unknownFields.data.isEmpty
+                ? .invalidArgument("the request envelope names no operation")
+                : .unimplemented("the request names an operation this lomad (protocol \(ProtocolVersion.current)) does not know")
+            reply(to: route, operation: operation, requestID: requestID, error: error)
+            return
+        default:
+            break
+        }
+
+        if drainStartedAt != nil {
+            reply(to: route, operation: operation, requestID: requestID,
+                  error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
+        } else if !idleWorkers.isEmpty {
+            dispatch(PendingRequest(route: route, frames: frames, operation: operation))
+        } else if pending.count < configuration.queueDepth {
+            pending.append(PendingRequest(route: route, frames: frames, operation: operation))
+        } else {
+            reply(to: route, operation: operation, requestID: requestID, error: .resourceExhausted(
+                "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))
+        }
+    }
+
+    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, error: StatusError) {
+        var envelope = Loma_V1_Reply()
+        envelope.requestID = requestID
+        envelope.status = error.status
+        stats.record(operation, error.code)
+        send(route: route, envelope: envelope)
+    }
+
+    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, result: Loma_V1_Reply.OneOf_Result) {
+        var envelope = Loma_V1_Reply()
+        envelope.requestID = requestID
+        envelope.status.code = .ok
+        envelope.result = result
+        stats.record(operation, .ok)
+        send(route: route, envelope: envelope)
+    }
+
+    private func send(route: [ZMQFrame], envelope: Loma_V1_Reply) {
+        guard !route.isEmpty else { return }
+        do {
+            deliver(route + (try OutgoingMessage().frames(envelope: envelope)))
+        } catch {
+            logger.error("could not encode a reply", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sends a reply without ever blocking the broker: a client that left or stopped reading
+    /// loses its reply (counted), and every other client keeps being served.
+    private func deliver(_ frames: [ZMQFrame]) {
+        do {
+            if try !frontend.send(frames, dontWait: true) {
+                stats.recordUndeliverable()
+            }
+        } catch {
+            stats.recordUndeliverable()
+            logger.debug("reply undeliverable", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import LoMAProtocol
+
+/// Counters the broker keeps. Only the broker thread touches them, so they need no locks; the
+/// stats operation, answered by the broker itself, reads them directly.
+struct BrokerStats {
+    /// Requests finished, by operation and status code.
+    private var outcomes: [Operation: [Loma_V1_StatusCode: UInt64]] = [:]
+    private(set) var undeliverableReplies: UInt64 = 0
+    let startedAt = ContinuousClock.now
+
+    mutating func record(_ operation: Operation, _ code: Loma_V1_StatusCode) {
+        outcomes[operation, default: [:]][code, default: 0] += 1
+    }
+
+    mutating func recordUndeliverable() {
+        undeliverableReplies += 1
+    }
+
+    var uptimeSeconds: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    func reply(queueDepth: Int, busyWorkers: Int, workers: Int) -> Loma_V1_StatsReply {
+        var reply = Loma_V1_StatsReply()
+        reply.uptimeSeconds = uptimeSeconds
+        reply.queueDepth = UInt32(clamping: queueDepth)
+        reply.busyWorkers = UInt32(clamping: busyWorkers)
+        reply.workers = UInt32(clamping: workers)
+        reply.undeliverableReplies = undeliverableReplies
+        reply.operations = Operation.allCases.compactMap { operation in
+            guard let statuses = outcomes[operation] else { return nil }
+            var stats = Loma_V1_OperationStats()
+            stats.operation = operation.description
+            stats.statuses = statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { code, count in
+                var entry = Loma_V1_StatusCount()
+                entry.code = code
+                entry.count = count
+                return entry
+            }
+            return stats
+        }
+        return reply
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import LoMAProtocol
+import ZeroMQ
+
+/// The lomad service: a broker thread in front of a pool of worker threads, sharing one ZeroMQ
+/// context. `run` blocks the calling thread for the daemon's whole life, so an executable's main
+/// thread simply calls it; `requestShutdown` may be called from any thread (a signal watcher).
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    private let handler: any RequestHandler
+    private let models: [Loma_V1_ModelInfo]
+    private let logger: Logger
+    private let context: ZMQContext
+    private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
+
+    public init(configuration: DaemonConfiguration, handler: any RequestHandler,
+                models: [Loma_V1_ModelInfo] = [], logger: Logger) throws {
+        guard configuration.workers > 0 else { throw DaemonError("workers must be at least 1, not \(configuration.workers)") }
+        guard configuration.queueDepth >= 0 else { throw DaemonError("queue depth must not be negative") }
+        guard !configuration.endpoints.isEmpty else { throw DaemonError("no endpoint to serve on") }
+        self.configuration = configuration
+        self.handler = handler
+        self.models = models
+        self.logger = logger
+        self.context = try ZMQContext(ioThreads: 1)
+    }
+
+    /// Binds every endpoint, starts the workers, calls `onReady` with the bound endpoints (tcp
+    /// ports resolved), and serves until `requestShutdown`. Accepted requests are answered
+    /// before it returns, and ipc socket files are removed.
+    /// - Throws: `DaemonError` or `ZMQError` when an endpoint cannot be bound.
+    public func run(onReady: @Sendable ([String]) -> Void = { _ in }) throws {
+        let ipcPaths = configuration.endpoints.compactMap(\.ipcPath)
+        for path in ipcPaths { try IPCSocketFile.claim(path) }
+
+        let started = Handoff<Result<[String], any Error>>()
+        let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
+        let brokerThread = JoinableThread(name: "lomad-broker") {
+            let broker: Broker
+            do {
+                broker = try Broker(context: context, configuration: configuration, endpoints: endpoints,
+                                    models: models, logger: logger)
+            } catch {
+                started.put(.failure(error))
+                return
+            }
+            defer { broker.close() }
+            started.put(.success(broker.boundEndpoints))
+            do {
+                try broker.run()
+            } catch let error as ZMQError where error.isTerminated {
+            } catch {
+                logger.critical("broker stopped on an unexpected error", metadata: ["error": "\(error)"])
+            }
+        }
+        let bound: [String]
+        switch started.take() {
+        case .success(let endpoints):
+            bound = endpoints
+        case .failure(let error):
+            brokerThread.join()
+            context.terminate()
+            throw error
+        }
+
+        let workers = (0..<configuration.workers).map { index in
+            let worker = Worker(context: context, endpoints: endpoints, limits: configuration.limits,
+                                handler: handler, logger: logger)
+            return JoinableThread(name: "lomad-worker-\(index)") { worker.run() }
+        }
+        logger.info("serving", metadata: [
+            "endpoints": "\(bound.joined(separator: " "))", "workers": "\(configuration.workers)",
+            "version": "\(DaemonVersion.current)",
+        ])
+        onReady(bound)
+
+        brokerThread.join()
+        context.shutdown()
+        for worker in workers { worker.join() }
+        context.terminate()
+        for path in ipcPaths { IPCSocketFile.remove(path) }
+        logger.info("stopped")
+    }
+
+    /// Asks the broker to stop taking requests, answer the accepted ones and return from `run`.
+    /// Safe from any thread, any number of times.
+    public func requestShutdown() {
+        do {
+            let socket = try ZMQSocket(context: context, type: .push)
+            defer { socket.close() }
+            try socket.setLinger(100)
+            try socket.connect(endpoints.control)
+            try socket.send(ZMQFrame(bytes: [UInt8]("stop".utf8)), dontWait: true)
+        } catch {
+            // The context is already terminated: the daemon has stopped.
+        }
+    }
+}

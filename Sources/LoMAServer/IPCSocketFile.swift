@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file behind an `ipc://` endpoint. libzmq would silently take over a path another daemon
+/// is serving, leaving that daemon unreachable, so before binding lomad checks whether something
+/// answers there: a live daemon makes it refuse to start, a dead one's leftover file is removed.
+enum IPCSocketFile {
+    static func claim(_ path: String) throws {
+        // Linux abstract sockets have no file.
+        if path.hasPrefix("@") { return }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            if !directory.isEmpty, access(directory, W_OK) != 0 {
+                throw DaemonError("cannot create ipc socket \(path): directory \(directory) does not exist or is not writable")
+            }
+            return
+        }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw DaemonError("ipc endpoint \(path) exists and is not a socket; remove it or choose another --endpoint")
+        }
+        switch probe(path) {
+        case .live:
+            throw DaemonError("another process is serving ipc://\(path); stop it or choose another --endpoint")
+        case .stale:
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw DaemonError("cannot remove stale ipc socket \(path): \(String(cString: strerror(errno)))")
+            }
+        case .unknown(let code):
+            throw DaemonError("cannot check ipc socket \(path): \(String(cString: strerror(code)))")
+        }
+    }
+
+    static func remove(_ path: String) {
+        if path.hasPrefix("@") { return }
+        unlink(path)
+    }
+
+    private enum Probe { case live, stale, unknown(Int32) }
+
+    private static func probe(_ path: String) -> Probe {
+        #if canImport(Glibc)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return .unknown(errno) }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { return .unknown(ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if result == 0 { return .live }
+        switch errno {
+        case ECONNREFUSED, ENOENT: return .stale
+        case let code: return .unknown(code)
+        }
+    }
+}

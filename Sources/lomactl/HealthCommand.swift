@@ -1,0 +1,48 @@
+import Foundation
+import ArgumentParser
+import LoMAClient
+import LoMAProtocol
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the daemon's version, limits and models; exit 3 when no daemon answers.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let health = try await withClient(connection) { try await $0.health() }
+        if connection.json {
+            try printJSON(health)
+            return
+        }
+        print("lomad \(health.version) (protocol \(health.protocolVersion)), up \(formatDuration(health.uptimeSeconds))")
+        let limits = health.limits
+        print("limits: frame \(formatBytes(limits.maxFrameBytes)) (hard \(formatBytes(limits.hardMaxMessageBytes))), " +
+              "\(limits.maxFrames) frames, queue \(limits.queueDepth), workers \(limits.workers)")
+        if health.models.isEmpty {
+            print("models: none")
+        }
+        for model in health.models {
+            print("model \(model.name): \(model.architecture), \(model.layers) layers, \(model.kvHeads) kv heads x \(model.headDim), " +
+                  "segment \(model.segmentLength) -> \(model.memoryTokensPerSegment) memory tokens (ratio \(model.compressionRatio))")
+        }
+    }
+}
+
+func formatBytes(_ bytes: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let total = Int(seconds)
+    if total < 60 { return String(format: "%.1fs", seconds) }
+    if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+    return "\(total / 3600)h\((total % 3600) / 60)m"
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Lomactl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lomactl",
+        abstract: "Talk to a running lomad daemon.",
+        subcommands: [Health.self, Stats.self]
+    )
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import LoMAServer
+
+@main
+struct Lomad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lomad",
+        abstract: "LoMA KV-cache compression daemon: a shared compressed-memory store served over ZeroMQ.",
+        version: DaemonVersion.current,
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// The outcome of running one of the package's executables to completion.
+public struct CommandRun: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+
+    /// Runs `<build dir>/name arguments` and waits for it.
+    public static func run(_ name: String, _ arguments: [String]) throws -> CommandRun {
+        let process = Process()
+        process.executableURL = DaemonProcess.executable(name)
+        process.arguments = arguments
+        let directory = try TemporaryDirectory.make(prefix: "run")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        process.waitUntilExit()
+        return CommandRun(status: process.terminationStatus,
+                          stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                          stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    public static func lomactl(_ arguments: [String]) throws -> CommandRun { try run("lomactl", arguments) }
+    public static func lomad(_ arguments: [String]) throws -> CommandRun { try run("lomad", arguments) }
+}
+
+/// A unix socket file with no listener behind it: what a daemon killed with SIGKILL leaves.
+public enum StaleUnixSocket {
+    public static func create(at path: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A real `lomad` process for tests: started with the arguments a test gives, on a fresh ipc
+/// endpoint unless the test names its own, and stopped (SIGTERM, then SIGKILL if it hangs) when
+/// the test is done with it. The daemon's stderr is kept so a failing test can show it.
+public final class DaemonProcess: @unchecked Sendable {
+    public let process = Process()
+    /// The endpoints the daemon printed as bound (tcp ports resolved).
+    public private(set) var endpoints: [String] = []
+    private let stderrFile: URL
+    public let directory: URL
+
+    /// The directory holding the package's built executables: the one the test binary is in.
+    public static var binaryDirectory: URL {
+        if let override = ProcessInfo.processInfo.environment["LOMAD_BIN_DIR"] {
+            return URL(fileURLWithPath: override)
+        }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    public static func executable(_ name: String) -> URL {
+        binaryDirectory.appendingPathComponent(name)
+    }
+
+    /// Starts `lomad serve` and waits until it logs that it serves (or exits, which throws).
+    /// - Parameter endpoints: where to bind; default one fresh ipc endpoint.
+    public init(arguments: [String] = [], endpoints: [String]? = nil, environment: [String: String] = [:],
+                timeout: Duration = .seconds(30)) throws {
+        directory = try TemporaryDirectory.make(prefix: "lomad-daemon")
+        stderrFile = directory.appendingPathComponent("stderr.log")
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        let bind = endpoints ?? ["ipc://\(directory.path)/lomad.sock"]
+        process.executableURL = Self.executable("lomad")
+        process.arguments = ["serve"] + bind.flatMap { ["--endpoint", $0] } + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardError = try FileHandle(forWritingTo: stderrFile)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try waitUntilServing(timeout: timeout)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public var log: String {
+        (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
+    }
+
+    /// The first endpoint the daemon serves on.
+    public var endpoint: String { endpoints.first ?? "" }
+
+    /// Sends SIGTERM and waits for the exit status; SIGKILL after `timeout`.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(20)) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    private func waitUntilServing(timeout: Duration) throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(" serving") && $0.contains("endpoints=") }) {
+                endpoints = Self.parseEndpoints(String(line))
+                return
+            }
+            if !process.isRunning {
+                throw DaemonProcessError.exited(status: process.terminationStatus, log: log)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw DaemonProcessError.notReady(log: log)
+    }
+
+    /// Reads `endpoints=a b c` out of the "serving" log line.
+    private static func parseEndpoints(_ line: String) -> [String] {
+        guard let start = line.range(of: "endpoints=") else { return [] }
+        return line[start.upperBound...].split(separator: " ").prefix { $0.contains("://") }.map(String.init)
+    }
+}
+
+public enum DaemonProcessError: Error, CustomStringConvertible {
+    case exited(status: Int32, log: String)
+    case notReady(log: String)
+
+    public var description: String {
+        switch self {
+        case let .exited(status, log): "lomad exited with status \(status) before serving:\n\(log)"
+        case let .notReady(log): "lomad did not start serving in time:\n\(log)"
+        }
+    }
+}
+
+public enum TemporaryDirectory {
+    /// A fresh directory under the system's temporary directory; short, since ipc socket paths
+    /// inside it must stay under 108 bytes.
+    public static func make(prefix: String) throws -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
