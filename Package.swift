@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
 
         // executables
-        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", argumentParser, logging]),
+        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", argumentParser, logging]),
         .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", argumentParser]),
 
         // tests
@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "ZeroMQ", "LoMATestSupport"]),
     ]
 )
 

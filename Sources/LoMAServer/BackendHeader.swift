@@ -1,35 +1,61 @@
-/// The first frame of every message between the broker and a worker. It tells the worker how
-/// many routing frames precede the client's application frames (one for DEALER clients, two for
-/// REQ clients) and tells the broker, on the way back, which operation ended with which status, so
-/// the broker can keep stats without decoding replies.
+/// The frames that frame messages between the broker and a worker on the inproc backend.
+///
+/// Broker to worker: `[header(.requests, count: n)]` then, for each of the n requests,
+/// `[part header, route frames..., application frames...]`. Several requests travel together when
+/// the broker batches compress requests for one model into one pass.
+///
+/// Worker to broker: `[header(.reply), route frames..., reply frames...]` per request, the last of
+/// a batch flagged `workerIdle`; the header also says which operation ended with which status, so
+/// the broker keeps stats without decoding replies. A worker announces itself with `.ready`.
 struct BackendHeader: Equatable {
     enum Kind: UInt8 {
-        /// Worker to broker: ready for a request (sent once at start).
         case ready = 1
-        /// Broker to worker: a request. Worker to broker: its reply.
-        case message = 2
+        case requests = 2
+        case reply = 3
     }
 
     var kind: Kind
-    var routeFrames: UInt8
+    /// Requests that follow (`.requests`) or routing frames before the reply (`.reply`).
+    var count: UInt8
     var operation: UInt8
     var status: UInt8
+    /// `.reply` only: the worker takes new work after this reply.
+    var workerIdle: Bool
 
-    static let size = 4
+    static let size = 5
 
-    var bytes: [UInt8] { [kind.rawValue, routeFrames, operation, status] }
-
-    init(kind: Kind, routeFrames: UInt8 = 0, operation: UInt8 = 0, status: UInt8 = 0) {
+    init(kind: Kind, count: UInt8 = 0, operation: UInt8 = 0, status: UInt8 = 0, workerIdle: Bool = false) {
         self.kind = kind
-        self.routeFrames = routeFrames
+        self.count = count
         self.operation = operation
         self.status = status
+        self.workerIdle = workerIdle
     }
 
-    /// Nil for bytes that are not a header; only the daemon's own threads send these, so that
-    /// means a bug, which the broker logs.
+    var bytes: [UInt8] { [kind.rawValue, count, operation, status, workerIdle ? 1 : 0] }
+
+    /// Nil for bytes that are not a header: only the daemon's own threads send these, so that
+    /// means a bug, which the receiver logs.
     init?(_ bytes: [UInt8]) {
         guard bytes.count == Self.size, let kind = Kind(rawValue: bytes[0]) else { return nil }
-        self.init(kind: kind, routeFrames: bytes[1], operation: bytes[2], status: bytes[3])
+        self.init(kind: kind, count: bytes[1], operation: bytes[2], status: bytes[3], workerIdle: bytes[4] != 0)
+    }
+}
+
+/// Precedes each request of a `.requests` message: how many routing and application frames it has.
+struct BackendPartHeader: Equatable {
+    var routeFrames: Int
+    var applicationFrames: Int
+
+    var bytes: [UInt8] { [UInt8(clamping: routeFrames), UInt8(clamping: applicationFrames)] }
+
+    init(routeFrames: Int, applicationFrames: Int) {
+        self.routeFrames = routeFrames
+        self.applicationFrames = applicationFrames
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count == 2 else { return nil }
+        self.init(routeFrames: Int(bytes[0]), applicationFrames: Int(bytes[1]))
     }
 }

@@ -4,17 +4,11 @@ import ZeroMQ
 
 /// The load-balancing broker (zguide chapter 3): one thread owns the client-facing ROUTER and the
 /// inproc ROUTER the workers connect to, keeps the least-recently-used idle workers in a queue,
-/// and hands each request to one. It is the one place that validates envelopes, applies limits,
-/// answers "busy" and keeps stats, so workers only ever see well-formed requests.
+/// and hands requests to them. It is the one place that validates envelopes, applies limits,
+/// answers "busy" and keeps stats, so workers only ever see well-formed requests. Compress
+/// requests for the same model are grouped so that one pass serves several.
 final class Broker {
-    private struct PendingRequest {
-        var route: [ZMQFrame]
-        var frames: [ZMQFrame]
-        var operation: Operation
-    }
-
     private let configuration: DaemonConfiguration
-    private let endpoints: BrokerEndpoints
     private let healthTemplate: Loma_V1_HealthReply
     private let logger: Logger
     private let frontend: ZMQSocket
@@ -24,9 +18,8 @@ final class Broker {
     private(set) var boundEndpoints: [String] = []
 
     private var idleWorkers: [[UInt8]] = []
-    private var knownWorkers = Set<[UInt8]>()
     private var busyWorkers = 0
-    private var pending: [PendingRequest] = []
+    private var pending = PendingQueue()
     private var stats = BrokerStats()
     private var drainStartedAt: ContinuousClock.Instant?
 
@@ -34,7 +27,6 @@ final class Broker {
     init(context: ZMQContext, configuration: DaemonConfiguration, endpoints: BrokerEndpoints,
          models: [Loma_V1_ModelInfo], logger: Logger) throws {
         self.configuration = configuration
-        self.endpoints = endpoints
         self.logger = logger
         var health = Loma_V1_HealthReply()
         health.version = DaemonVersion.current
@@ -73,7 +65,6 @@ final class Broker {
         }
     }
 
-
     func close() {
         frontend.close()
         backend.close()
@@ -89,14 +80,21 @@ final class Broker {
             PollItem(socket: frontend, events: .readable),
         ]
         while !isDone {
-            let timeout: Duration? = drainStartedAt == nil ? nil : .milliseconds(50)
-            let ready = try ZMQPoller.poll(items, timeout: timeout)
+            let ready = try ZMQPoller.poll(items, timeout: pollTimeout)
             if ready[0].contains(.readable) { try handleControl() }
             if ready[1].contains(.readable) { try handleBackend() }
             if ready[2].contains(.readable) { try handleFrontend() }
+            dispatchPending()
             abandonPendingIfDrainTimedOut()
         }
         logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])
+    }
+
+    /// Forever when idle; until the oldest batch may go, or a drain deadline check, otherwise.
+    private var pollTimeout: Duration? {
+        if drainStartedAt != nil { return .milliseconds(50) }
+        guard !idleWorkers.isEmpty, let oldest = pending.oldestBatchableArrival else { return nil }
+        return max(.zero, oldest + configuration.batchWindow - .now)
     }
 
     private var isDone: Bool {
@@ -117,11 +115,10 @@ final class Broker {
 
     private func abandonPendingIfDrainTimedOut() {
         guard let drainStartedAt, ContinuousClock.now - drainStartedAt > configuration.drainTimeout else { return }
-        for request in pending {
-            reply(to: request.route, operation: request.operation, requestID: 0,
+        for request in pending.removeAll() {
+            reply(to: request.route, operation: request.operation, requestID: request.requestID,
                   error: .unavailable("lomad is shutting down and this request did not reach a worker in time"))
         }
-        pending.removeAll()
     }
 
     // MARK: workers
@@ -136,43 +133,57 @@ final class Broker {
         frames.removeFirst(2)
         switch header.kind {
         case .ready:
-            knownWorkers.insert(worker)
-        case .message:
-            busyWorkers -= 1
-            let route = Int(header.routeFrames)
+            idleWorkers.append(worker)
+        case .reply:
             let operation = Operation(rawValue: header.operation) ?? .unknown
             stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal)
-            guard frames.count > route else {
+            if frames.count > Int(header.count) {
+                deliver(frames)
+            } else {
                 logger.error("worker reply has no application frames; dropped", metadata: ["operation": "\(operation)"])
-                break
             }
-            deliver(frames)
+            if header.workerIdle {
+                busyWorkers -= 1
+                idleWorkers.append(worker)
+            }
+        case .requests:
+            logger.error("worker sent a request; dropped")
         }
-        idleWorkers.append(worker)
-        dispatchPending()
     }
 
+    /// Hands waiting requests to idle workers, oldest first. A compress request waits up to the
+    /// batch window for others for its model, unless its batch is full or the daemon is draining.
     private func dispatchPending() {
-        while !idleWorkers.isEmpty, !pending.isEmpty {
-            let request = pending.removeFirst()
-            dispatch(request)
+        let now = ContinuousClock.now
+        let waitForBatches = drainStartedAt == nil && configuration.batchWindow > .zero
+        while !idleWorkers.isEmpty, let batch = pending.takeNextBatch(
+            maxRequests: configuration.maxBatchRequests,
+            isReady: { oldest, size in
+                !waitForBatches || size >= self.configuration.maxBatchRequests || now - oldest >= self.configuration.batchWindow
+            }) {
+            dispatch(batch)
         }
     }
 
-    private func dispatch(_ request: PendingRequest) {
+    private func dispatch(_ batch: [PendingRequest]) {
         let worker = idleWorkers.removeFirst()
-        let header = BackendHeader(kind: .message, routeFrames: UInt8(request.route.count),
-                                   operation: request.operation.rawValue)
-        let message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: header.bytes)] + request.route + request.frames
+        var message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: BackendHeader(kind: .requests, count: UInt8(batch.count)).bytes)]
+        for request in batch {
+            message.append(ZMQFrame(bytes: BackendPartHeader(routeFrames: request.route.count,
+                                                             applicationFrames: request.frames.count).bytes))
+            message += request.route + request.frames
+        }
         do {
             try backend.send(message)
             busyWorkers += 1
+            if batch.first?.batchKey != nil { stats.recordBatch(size: batch.count) }
         } catch {
-            // A worker only disappears when the context terminates; treat it as gone.
-            knownWorkers.remove(worker)
-            logger.error("could not hand a request to a worker", metadata: ["error": "\(error)"])
-            reply(to: request.route, operation: request.operation, requestID: 0,
-                  error: .internalError("lomad could not hand the request to a worker"))
+            // A worker only disappears when the context terminates.
+            logger.error("could not hand requests to a worker", metadata: ["error": "\(error)"])
+            for request in batch {
+                reply(to: request.route, operation: request.operation, requestID: request.requestID,
+                      error: .unavailable("lomad could not hand the request to a worker"))
+            }
         }
     }
 
@@ -190,13 +201,13 @@ final class Broker {
         do {
             request = try DecodedMessage(frames: frames, limits: configuration.limits)
         } catch {
-            let statusError = error as? StatusError ?? .invalidArgument("\(error)")
-            reply(to: route, operation: .unknown, requestID: 0, error: statusError)
+            reply(to: route, operation: .unknown, requestID: 0, error: error as? StatusError ?? .invalidArgument("\(error)"))
             return
         }
         let operation = Operation(request.envelope.operation)
         let requestID = request.envelope.requestID
 
+        var batchKey: String?
         switch request.envelope.operation {
         case .health:
             var health = healthTemplate
@@ -213,6 +224,10 @@ final class Broker {
                 : .unimplemented("the request names an operation this lomad (protocol \(ProtocolVersion.current)) does not know")
             reply(to: route, operation: operation, requestID: requestID, error: error)
             return
+        case .compress(let compress):
+            // Requests on a sequence read and extend stored memory; they go alone so that each
+            // sees the memory the previous one appended.
+            batchKey = compress.sequence.isEmpty ? compress.model : nil
         default:
             break
         }
@@ -220,10 +235,9 @@ final class Broker {
         if drainStartedAt != nil {
             reply(to: route, operation: operation, requestID: requestID,
                   error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
-        } else if !idleWorkers.isEmpty {
-            dispatch(PendingRequest(route: route, frames: frames, operation: operation))
-        } else if pending.count < configuration.queueDepth {
-            pending.append(PendingRequest(route: route, frames: frames, operation: operation))
+        } else if pending.count < configuration.queueDepth + idleWorkers.count {
+            pending.append(PendingRequest(route: route, frames: frames, operation: operation, requestID: requestID,
+                                          batchKey: batchKey, arrival: .now))
         } else {
             reply(to: route, operation: operation, requestID: requestID, error: .resourceExhausted(
                 "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))

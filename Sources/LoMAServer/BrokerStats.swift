@@ -6,10 +6,16 @@ struct BrokerStats {
     /// Requests finished, by operation and status code.
     private var outcomes: [Operation: [Loma_V1_StatusCode: UInt64]] = [:]
     private(set) var undeliverableReplies: UInt64 = 0
+    /// Compress passes by how many requests each served.
+    private var batchSizes: [Int: UInt64] = [:]
     let startedAt = ContinuousClock.now
 
     mutating func record(_ operation: Operation, _ code: Loma_V1_StatusCode) {
         outcomes[operation, default: [:]][code, default: 0] += 1
+    }
+
+    mutating func recordBatch(size: Int) {
+        batchSizes[size, default: 0] += 1
     }
 
     mutating func recordUndeliverable() {
@@ -39,6 +45,12 @@ struct BrokerStats {
                 return entry
             }
             return stats
+        }
+        reply.batchSizes = batchSizes.sorted { $0.key < $1.key }.map { size, count in
+            var entry = Loma_V1_BatchSizeCount()
+            entry.batchSize = UInt32(clamping: size)
+            entry.count = count
+            return entry
         }
         return reply
     }

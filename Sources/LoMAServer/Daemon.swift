@@ -18,6 +18,13 @@ public final class Daemon: Sendable {
                 models: [Loma_V1_ModelInfo] = [], logger: Logger) throws {
         guard configuration.workers > 0 else { throw DaemonError("workers must be at least 1, not \(configuration.workers)") }
         guard configuration.queueDepth >= 0 else { throw DaemonError("queue depth must not be negative") }
+        // The backend's part headers count frames in one byte.
+        guard (1...255).contains(configuration.limits.maxFrames) else {
+            throw DaemonError("max frames must be between 1 and 255, not \(configuration.limits.maxFrames)")
+        }
+        guard configuration.maxBatchRequests >= 1, configuration.maxBatchRequests <= 255 else {
+            throw DaemonError("max batch requests must be between 1 and 255")
+        }
         guard !configuration.endpoints.isEmpty else { throw DaemonError("no endpoint to serve on") }
         self.configuration = configuration
         self.handler = handler

@@ -14,6 +14,12 @@ public struct DaemonConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Outgoing messages buffered per client before replies to a client that does not read are dropped.
     public var sendHighWaterMark: Int32
+    /// How long a compress request may wait for others for the same model, so that one pass serves
+    /// them all (matrix products over many memory tokens run near the machine's peak; over few,
+    /// reading the weights dominates). Zero sends every request on its own.
+    public var batchWindow: Duration
+    /// Most compress requests one pass serves.
+    public var maxBatchRequests: Int
 
     public init(
         endpoints: [Endpoint] = [Endpoint.defaultIPC],
@@ -21,7 +27,9 @@ public struct DaemonConfiguration: Sendable {
         queueDepth: Int = 64,
         limits: ProtocolLimits = ProtocolLimits(),
         drainTimeout: Duration = .seconds(10),
-        sendHighWaterMark: Int32 = 1000
+        sendHighWaterMark: Int32 = 1000,
+        batchWindow: Duration = .milliseconds(2),
+        maxBatchRequests: Int = 16
     ) {
         self.endpoints = endpoints
         self.workers = workers
@@ -29,5 +37,7 @@ public struct DaemonConfiguration: Sendable {
         self.limits = limits
         self.drainTimeout = drainTimeout
         self.sendHighWaterMark = sendHighWaterMark
+        self.batchWindow = batchWindow
+        self.maxBatchRequests = maxBatchRequests
     }
 }

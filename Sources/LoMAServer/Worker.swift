@@ -3,7 +3,8 @@ import LoMAProtocol
 import ZeroMQ
 
 /// One compute thread: a DEALER on the broker's inproc backend that announces itself ready and
-/// then answers one request at a time until the context shuts down.
+/// then answers the requests it is handed (one, or a batch for one pass) until the context
+/// shuts down.
 struct Worker {
     let context: ZMQContext
     let endpoints: BrokerEndpoints
@@ -20,7 +21,14 @@ struct Worker {
             try socket.connect(endpoints.workers)
             try socket.send([ZMQFrame(bytes: BackendHeader(kind: .ready).bytes)])
             while let frames = try socket.receiveMessage() {
-                try socket.send(answer(frames))
+                let replies = answer(frames)
+                for (index, reply) in replies.enumerated() {
+                    var reply = reply
+                    if index == replies.count - 1 {
+                        reply.header.workerIdle = true
+                    }
+                    try socket.send([ZMQFrame(bytes: reply.header.bytes)] + reply.frames)
+                }
             }
         } catch let error as ZMQError where error.isTerminated {
             // The daemon is stopping; the socket closes on the way out so zmq_ctx_term can return.
@@ -29,43 +37,86 @@ struct Worker {
         }
     }
 
-    /// Turns `[header, route..., request frames...]` into `[header, route..., reply frames...]`.
-    private func answer(_ frames: [ZMQFrame]) -> [ZMQFrame] {
-        guard let first = frames.first, let header = BackendHeader(first.bytes), frames.count > Int(header.routeFrames) + 1 else {
-            logger.error("broker sent a message without a valid header")
-            return [ZMQFrame(bytes: BackendHeader(kind: .message, status: UInt8(Loma_V1_StatusCode.internal.rawValue)).bytes)]
-        }
-        let routeEnd = 1 + Int(header.routeFrames)
-        let route = Array(frames[1..<routeEnd])
-        let application = Array(frames[routeEnd...])
+    private struct Part {
+        var route: [ZMQFrame]
+        var application: [ZMQFrame]
+        var operation: Operation
+    }
 
+    private struct Reply {
+        var header: BackendHeader
+        var frames: [ZMQFrame]
+    }
+
+    /// Answers every request of a `.requests` message, in order.
+    private func answer(_ frames: [ZMQFrame]) -> [Reply] {
+        guard var parts = split(frames), !parts.isEmpty else {
+            logger.error("broker sent a malformed backend message; ignored")
+            return [Reply(header: BackendHeader(kind: .reply), frames: [])]
+        }
+        var decoded: [DecodedMessage<Loma_V1_Request>] = []
+        var outcomes: [HandlerOutcome?] = []
+        for index in parts.indices {
+            do {
+                let request = try DecodedMessage<Loma_V1_Request>(frames: parts[index].application, limits: limits)
+                parts[index].operation = Operation(request.envelope.operation)
+                decoded.append(request)
+                outcomes.append(nil)
+            } catch {
+                outcomes.append(.failure(StatusError(describing: error)))
+            }
+        }
+        var handled = handler.handleBatch(decoded).makeIterator()
+        var requests = decoded.makeIterator()
+        return zip(parts, outcomes).map { part, early in
+            let request = early == nil ? requests.next() : nil
+            let outcome = early ?? handled.next() ?? .failure(.internalError("the handler returned too few outcomes"))
+            return reply(to: part, requestID: request?.envelope.requestID ?? 0, outcome: outcome)
+        }
+    }
+
+    private func reply(to part: Part, requestID: UInt64, outcome: HandlerOutcome) -> Reply {
         var envelope = Loma_V1_Reply()
+        envelope.requestID = requestID
         var message = OutgoingMessage()
-        do {
-            let request = try DecodedMessage<Loma_V1_Request>(frames: application, limits: limits)
-            envelope.requestID = request.envelope.requestID
-            envelope.result = try handler.handle(request, reply: &message)
+        switch outcome {
+        case .success(let success):
             envelope.status.code = .ok
-        } catch let error as StatusError {
+            envelope.result = success.result
+            message = success.message
+        case .failure(let error):
+            if error.code == .internal {
+                logger.error("request failed", metadata: ["operation": "\(part.operation)", "error": "\(error.message)"])
+            }
             envelope.status = error.status
-            message = OutgoingMessage()
-        } catch {
-            logger.error("request failed", metadata: ["operation": "\(Operation(rawValue: header.operation) ?? .unknown)", "error": "\(error)"])
-            envelope.status = StatusError.internalError("\(error)").status
-            message = OutgoingMessage()
         }
-        var replyHeader = header
-        replyHeader.status = UInt8(clamping: envelope.status.code.rawValue)
-        let replyFrames: [ZMQFrame]
+        var header = BackendHeader(kind: .reply, count: UInt8(part.route.count), operation: part.operation.rawValue,
+                                   status: UInt8(clamping: envelope.status.code.rawValue))
         do {
-            replyFrames = try message.frames(envelope: envelope)
+            return Reply(header: header, frames: part.route + (try message.frames(envelope: envelope)))
         } catch {
-            replyHeader.status = UInt8(clamping: Loma_V1_StatusCode.internal.rawValue)
+            header.status = UInt8(clamping: Loma_V1_StatusCode.internal.rawValue)
             var failure = Loma_V1_Reply()
-            failure.requestID = envelope.requestID
+            failure.requestID = requestID
             failure.status = StatusError.internalError("could not encode the reply: \(error)").status
-            replyFrames = (try? OutgoingMessage().frames(envelope: failure)) ?? []
+            return Reply(header: header, frames: part.route + ((try? OutgoingMessage().frames(envelope: failure)) ?? []))
         }
-        return [ZMQFrame(bytes: replyHeader.bytes)] + route + replyFrames
+    }
+
+    /// `[header(.requests, n), (part header, route..., application...) x n]` into parts.
+    private func split(_ frames: [ZMQFrame]) -> [Part]? {
+        guard let first = frames.first, let header = BackendHeader(first.bytes), header.kind == .requests else { return nil }
+        var parts: [Part] = []
+        var index = 1
+        for _ in 0..<Int(header.count) {
+            guard index < frames.count, let part = BackendPartHeader(frames[index].bytes) else { return nil }
+            let routeEnd = index + 1 + part.routeFrames
+            let end = routeEnd + part.applicationFrames
+            guard end <= frames.count else { return nil }
+            parts.append(Part(route: Array(frames[(index + 1)..<routeEnd]), application: Array(frames[routeEnd..<end]),
+                              operation: .unknown))
+            index = end
+        }
+        return index == frames.count ? parts : nil
     }
 }

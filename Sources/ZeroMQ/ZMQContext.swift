@@ -14,6 +14,10 @@ import Synchronization
 ///    and leaving its loop;
 /// 4. ``terminate()`` returns once the last socket is closed.
 ///
+/// Never call ``terminate()`` on a thread that still has an open socket of this context: it
+/// would wait for that socket forever. Such a thread calls ``shutdown()``, closes its socket, and
+/// then terminates.
+///
 /// Sockets are created with linger 0 (see ``ZMQSocket/init(context:type:)``), so step 4 never
 /// waits for unsent messages to reach a peer that is gone.
 public final class ZMQContext: Sendable {
@@ -34,10 +38,10 @@ public final class ZMQContext: Sendable {
     public init(ioThreads: Int32 = 1) throws {
         guard let handle = zmq_ctx_new() else { throw ZMQError.last("zmq_ctx_new") }
         self.handle = handle
+        // Throwing from here still runs deinit (every stored property is set), which terminates
+        // the half-made context; terminating it here too would free it twice.
         if zmq_ctx_set(handle, ZMQ_IO_THREADS, ioThreads) != 0 {
-            let error = ZMQError.last("zmq_ctx_set(ZMQ_IO_THREADS, \(ioThreads))")
-            zmq_ctx_term(handle)
-            throw error
+            throw ZMQError.last("zmq_ctx_set(ZMQ_IO_THREADS, \(ioThreads))")
         }
     }
 

@@ -23,6 +23,9 @@ extension ZMQSocket {
     /// so with `dontWait` either every frame is sent or (returning false) none is.
     @discardableResult
     public func send(_ message: [ZMQFrame], dontWait: Bool = false) throws -> Bool {
+        guard !message.isEmpty else {
+            throw ZMQError(code: EINVAL, operation: "zmq_msg_send(a message with no frames)")
+        }
         for (index, frame) in message.enumerated() {
             let isLast = index == message.count - 1
             let sent = try send(frame, more: !isLast, dontWait: dontWait)

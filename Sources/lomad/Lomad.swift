@@ -7,7 +7,7 @@ struct Lomad: ParsableCommand {
         commandName: "lomad",
         abstract: "LoMA KV-cache compression daemon: a shared compressed-memory store served over ZeroMQ.",
         version: DaemonVersion.current,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Compress.self, Inspect.self],
         defaultSubcommand: Serve.self
     )
 }

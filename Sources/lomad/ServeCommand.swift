@@ -12,6 +12,11 @@ struct Serve: ParsableCommand {
         discussion: "Default: \(Endpoint.defaultIPC)."))
     var endpoints: [String] = []
 
+    @Option(name: .customLong("model"), help: ArgumentHelp(
+        "Model to serve, NAME=DIR or DIR (named after the folder); repeatable.",
+        valueName: "model"))
+    var models: [String] = []
+
     @Option(help: "Compute worker threads.")
     var workers: Int = 2
 
@@ -23,6 +28,12 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Most frames in one message, envelope included.")
     var maxFrames: Int = ProtocolLimits().maxFrames
+
+    @Option(help: "Milliseconds a compress request may wait for others for its model to share one pass (0: never).")
+    var batchWindowMs: Double = 2
+
+    @Option(help: "Most compress requests one pass serves.")
+    var maxBatch: Int = 16
 
     @Option(help: "Seconds to keep answering accepted requests after SIGTERM.")
     var drainTimeout: Int = 10
@@ -37,7 +48,9 @@ struct Serve: ParsableCommand {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard queueDepth >= 0 else { throw ValidationError("--queue-depth must not be negative") }
         guard maxFrameBytes > 0 else { throw ValidationError("--max-frame-bytes must be positive") }
-        guard maxFrames >= 1 else { throw ValidationError("--max-frames must be at least 1") }
+        guard (1...255).contains(maxFrames) else { throw ValidationError("--max-frames must be between 1 and 255") }
+        guard batchWindowMs >= 0 else { throw ValidationError("--batch-window-ms must not be negative") }
+        guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
     }
 
@@ -55,8 +68,19 @@ struct Serve: ParsableCommand {
             workers: workers,
             queueDepth: queueDepth,
             limits: ProtocolLimits(maxFrameBytes: maxFrameBytes, maxFrames: maxFrames),
-            drainTimeout: .seconds(drainTimeout))
-        let daemon = try Daemon(configuration: configuration, handler: UnimplementedOperations(), logger: logger)
+            drainTimeout: .seconds(drainTimeout),
+            batchWindow: .microseconds(Int(batchWindowMs * 1000)),
+            maxBatchRequests: maxBatch)
+        let registry: ModelRegistry
+        do {
+            registry = try ModelRegistry.load(try models.map { try ModelRegistry.Specification(parsing: $0) })
+        } catch {
+            logger.critical("lomad could not start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        for name in registry.names { logger.info("model loaded", metadata: ["model": "\(name)"]) }
+        let daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry),
+                                models: registry.infos, logger: logger)
         SignalWatcher.onTermination { signal in
             logger.info("received signal, shutting down", metadata: ["signal": "\(signal)"])
             daemon.requestShutdown()

@@ -62,6 +62,15 @@ struct ZMQErrorTests {
         }
     }
 
+    @Test("Sending a message with no frames is refused, not silently ignored")
+    func emptyMessage() throws {
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        let error = #expect(throws: ZMQError.self) { try socket.send([ZMQFrame]()) }
+        #expect(error?.code == EINVAL)
+    }
+
     @Test("A malformed CURVE key is rejected with the option's name")
     func badCurveKey() throws {
         let context = try ZMQContext()
@@ -72,5 +81,14 @@ struct ZMQErrorTests {
         }
         #expect(error?.code == EINVAL)
         #expect(error?.operation == "zmq_setsockopt(ZMQ_CURVE_PUBLICKEY)")
+    }
+}
+
+@Suite("Context creation")
+struct ZMQContextCreationTests {
+    @Test("An impossible I/O thread count is refused with the setting named, and nothing leaks or crashes")
+    func badIOThreadCount() {
+        let error = #expect(throws: ZMQError.self) { try ZMQContext(ioThreads: -1) }
+        #expect(error?.operation == "zmq_ctx_set(ZMQ_IO_THREADS, -1)")
     }
 }
