@@ -49,6 +49,10 @@ let package = Package(
         .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", argumentParser, logging]),
         .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", argumentParser]),
 
+        // benchmarks (executables; run through Benchmarks/*/run.sh)
+        .executableTarget(name: "transport-bench", dependencies: ["ZeroMQ"], path: "Benchmarks/transport/Sources"),
+        .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
+
         // tests
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),

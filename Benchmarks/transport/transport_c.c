@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     zmq_ctx_shutdown(context); /* the echo thread sees ETERM and closes the ROUTER */
     pthread_join(echo, NULL);
     zmq_ctx_term(context);
+    if (strcmp(transport, "ipc") == 0) unlink(endpoint + strlen("ipc://")); /* libzmq 4.3 leaves it behind */
     free(latencies);
     free(small);
     free(large);

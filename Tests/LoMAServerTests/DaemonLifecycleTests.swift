@@ -8,7 +8,7 @@ import Testing
 struct DaemonLifecycleTests {
     @Test("health over ipc and tcp through the Swift client")
     func healthOverIPCAndTCP() async throws {
-        let ipc = "ipc://\(try TemporaryDirectory.make(prefix: "lomad-ep").path)/d.sock"
+        let ipc = "ipc://\(try TemporaryDirectory("lomad-ep").url.path)/d.sock"
         let daemon = try DaemonProcess(endpoints: [ipc, "tcp://127.0.0.1:*"])
         #expect(daemon.endpoints.count == 2)
         for endpoint in daemon.endpoints {
@@ -68,7 +68,7 @@ struct DaemonLifecycleTests {
 
     @Test("a stale ipc socket file left by a dead daemon is replaced")
     func staleSocketReplaced() throws {
-        let directory = try TemporaryDirectory.make(prefix: "lomad-stale")
+        let directory = try TemporaryDirectory("lomad-stale").url
         let path = directory.appendingPathComponent("s.sock").path
         try StaleUnixSocket.create(at: path)
         #expect(FileManager.default.fileExists(atPath: path))
@@ -78,7 +78,7 @@ struct DaemonLifecycleTests {
 
     @Test("the client times out with a clear error when no daemon answers")
     func clientTimesOut() async throws {
-        let directory = try TemporaryDirectory.make(prefix: "lomad-none")
+        let directory = try TemporaryDirectory("lomad-none").url
         let client = try LoMAClient(endpoint: try Endpoint("ipc://\(directory.path)/none.sock"),
                                     timeout: .milliseconds(200), retries: 1)
         await #expect {

@@ -21,7 +21,7 @@ struct LomactlTests {
 
     @Test("exit code 3 and a clear message when no daemon answers")
     func noDaemon() throws {
-        let directory = try TemporaryDirectory.make(prefix: "lomactl-none")
+        let directory = try TemporaryDirectory("lomactl-none").url
         let run = try CommandRun.lomactl(["health", "--endpoint", "ipc://\(directory.path)/x.sock",
                                           "--timeout", "0.2", "--retries", "0"])
         #expect(run.status == 3)

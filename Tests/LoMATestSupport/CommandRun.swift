@@ -11,13 +11,19 @@ public struct CommandRun: Sendable {
         let process = Process()
         process.executableURL = DaemonProcess.executable(name)
         process.arguments = arguments
-        let directory = try TemporaryDirectory.make(prefix: "run")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
+        let scratch = try TemporaryDirectory("run")
+        defer { scratch.remove() }
+        // Files, not pipes, so a chatty child can never block on a full pipe while we wait.
+        let out = scratch.url.appendingPathComponent("out"), err = scratch.url.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
+        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
+        defer {
+            try? outHandle.close()
+            try? errHandle.close()
+        }
+        process.standardOutput = outHandle
+        process.standardError = errHandle
         try process.run()
         process.waitUntilExit()
         return CommandRun(status: process.terminationStatus,

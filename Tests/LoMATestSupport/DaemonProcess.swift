@@ -26,7 +26,7 @@ public final class DaemonProcess: @unchecked Sendable {
     /// - Parameter endpoints: where to bind; default one fresh ipc endpoint.
     public init(arguments: [String] = [], endpoints: [String]? = nil, environment: [String: String] = [:],
                 timeout: Duration = .seconds(30)) throws {
-        directory = try TemporaryDirectory.make(prefix: "lomad-daemon")
+        directory = try TemporaryDirectory("lomad-daemon").url
         stderrFile = directory.appendingPathComponent("stderr.log")
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let bind = endpoints ?? ["ipc://\(directory.path)/lomad.sock"]
@@ -98,16 +98,5 @@ public enum DaemonProcessError: Error, CustomStringConvertible {
         case let .exited(status, log): "lomad exited with status \(status) before serving:\n\(log)"
         case let .notReady(log): "lomad did not start serving in time:\n\(log)"
         }
-    }
-}
-
-public enum TemporaryDirectory {
-    /// A fresh directory under the system's temporary directory; short, since ipc socket paths
-    /// inside it must stay under 108 bytes.
-    public static func make(prefix: String) throws -> URL {
-        let url = URL(fileURLWithPath: NSTemporaryDirectory())
-            .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }

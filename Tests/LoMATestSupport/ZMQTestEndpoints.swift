@@ -3,10 +3,12 @@ import ZeroMQ
 
 /// Endpoints no other test (or parallel test process) can collide with.
 public enum TestEndpoints {
-    /// An `ipc://` endpoint on a fresh path under the temporary directory. libzmq removes the
-    /// file when the bound socket closes. Paths stay well under the 107-byte socket path limit.
+    /// An `ipc://` endpoint on a fresh path in this process's own directory under the temporary
+    /// directory. libzmq 4.3 leaves the socket file behind when the bound socket closes, so the
+    /// whole directory is removed when the test process exits. Paths stay well under the
+    /// 107-byte socket path limit.
     public static func uniqueIPC() -> String {
-        "ipc://\(NSTemporaryDirectory())lomad-\(ProcessInfo.processInfo.processIdentifier)-\(shortID()).ipc"
+        "ipc://\(IPCDirectory.path)/\(shortID()).ipc"
     }
 
     /// An `inproc://` endpoint name unique in the process.
@@ -21,6 +23,16 @@ public enum TestEndpoints {
     private static func shortID() -> String {
         String(UUID().uuidString.prefix(13))
     }
+}
+
+/// The per-process directory for ipc socket files, created on first use and removed at exit.
+private enum IPCDirectory {
+    static let path: String = {
+        let path = NSTemporaryDirectory() + "lomad-ipc-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: IPCDirectory.path) }
+        return path
+    }()
 }
 
 /// The three transports the daemon serves, for parameterized tests.

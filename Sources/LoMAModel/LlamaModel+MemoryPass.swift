@@ -1,0 +1,154 @@
+import Foundation
+
+/// A LoMA job inside the batched pass, with its validated sizes and its output.
+struct MemoryPassJob {
+    let job: CompressionJob
+    let output: MemoryOutput
+    let segments: Int
+    let contextTokens: Int
+}
+
+/// Scratch for one pass over `rows` stacked memory tokens. Allocated per call so concurrent
+/// calls on one model share nothing mutable.
+private struct MemoryPassScratch {
+    let hidden: AlignedStorage
+    let normalized: AlignedStorage
+    let queryKeyValue: AlignedStorage
+    let attention: AlignedStorage
+    let gateUp: AlignedStorage
+    let activation: AlignedStorage
+
+    init(rows: Int, configuration c: ModelConfiguration) {
+        let queryWidth = c.numAttentionHeads * c.headDim
+        hidden = AlignedStorage(count: rows * c.hiddenSize)
+        normalized = AlignedStorage(count: rows * c.hiddenSize)
+        queryKeyValue = AlignedStorage(count: rows * (queryWidth + 2 * c.numKeyValueHeads * c.headDim))
+        attention = AlignedStorage(count: rows * queryWidth)
+        gateUp = AlignedStorage(count: rows * 2 * c.intermediateSize)
+        activation = AlignedStorage(count: rows * c.intermediateSize)
+    }
+}
+
+extension LlamaModel {
+    /// The memory pass of DESIGN.md 3.2/3.3 over several jobs at once. Segment step `s` stacks
+    /// the memory tokens of every job that has an `s`-th segment into one matrix, so weights
+    /// are streamed once per step for all of them; attention is per job.
+    func runMemoryPass(_ jobs: [MemoryPassJob]) {
+        let c = configuration
+        let perSegment = c.loma.memoryTokensPerSegment
+        let maximumSegments = jobs.map(\.segments).max() ?? 0
+        let scratch = MemoryPassScratch(rows: jobs.count * perSegment, configuration: c)
+
+        for step in 0..<maximumSegments {
+            let active = jobs.filter { $0.segments > step }
+            let rows = active.count * perSegment
+            var positions: [Int] = []
+            for pass in active {
+                let segmentStart = pass.job.position + step * c.loma.segmentLength
+                positions += (0..<perSegment).map { memoryPosition(blockPosition: segmentStart, index: $0) }
+                // Every memory token enters the first layer as its embedding.
+                (scratch.hidden.pointer + positions.count * c.hiddenSize - perSegment * c.hiddenSize)
+                    .update(from: memoryEmbeddings.storage.pointer, count: perSegment * c.hiddenSize)
+            }
+            let (cosines, sines) = rotary.tables(for: positions)
+            for (layerIndex, layer) in layers.enumerated() {
+                runLayer(layer, index: layerIndex, step: step, jobs: active, rows: rows,
+                         cos: cosines, sin: sines, scratch: scratch)
+            }
+        }
+    }
+
+    private func runLayer(
+        _ layer: DecoderLayer, index layerIndex: Int, step: Int, jobs: [MemoryPassJob], rows: Int,
+        cos cosines: [Float], sin sines: [Float], scratch: MemoryPassScratch
+    ) {
+        let c = configuration
+        let headDim = c.headDim
+        let keyValueWidth = c.numKeyValueHeads * headDim
+        let queryWidth = layer.producesKeyValuesOnly ? 0 : c.numAttentionHeads * headDim
+        let projectionWidth = queryWidth + 2 * keyValueWidth
+        let perSegment = c.loma.memoryTokensPerSegment
+
+        // q/k/v of the memory tokens, rotated at their positions.
+        layer.inputNorm.apply(scratch.hidden.pointer, rows: rows, into: scratch.normalized.pointer)
+        layer.attention.queryKeyValue.apply(scratch.normalized.pointer, rows: rows, into: scratch.queryKeyValue.pointer)
+        let projected = scratch.queryKeyValue.pointer
+        rotary.rotate(projected, rows: rows, stride: projectionWidth, heads: (queryWidth + keyValueWidth) / headDim,
+                      cos: cosines, sin: sines)
+
+        // Their keys and values are this layer's output; later segments read them back.
+        for (jobIndex, pass) in jobs.enumerated() {
+            for token in 0..<perSegment {
+                let source = projected + (jobIndex * perSegment + token) * projectionWidth + queryWidth
+                for head in 0..<c.numKeyValueHeads {
+                    let offset = pass.output.offset(layer: layerIndex, head: head, token: step * perSegment + token)
+                    (pass.output.keys.mutablePointer + offset).update(from: source + head * headDim, count: headDim)
+                    (pass.output.values.mutablePointer + offset).update(from: source + keyValueWidth + head * headDim, count: headDim)
+                }
+            }
+        }
+        guard let output = layer.attention.output, let mlp = layer.mlp, let postNorm = layer.postAttentionNorm else {
+            return
+        }
+
+        for (jobIndex, pass) in jobs.enumerated() {
+            attend(pass, layer: layerIndex, step: step,
+                   queries: projected + jobIndex * perSegment * projectionWidth, queryStride: projectionWidth,
+                   into: scratch.attention.pointer + jobIndex * perSegment * queryWidth)
+        }
+        output.apply(scratch.attention.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true)
+
+        postNorm.apply(scratch.hidden.pointer, rows: rows, into: scratch.normalized.pointer)
+        mlp.gateUp.apply(scratch.normalized.pointer, rows: rows, into: scratch.gateUp.pointer)
+        SwiGLU.apply(scratch.gateUp.pointer, rows: rows, width: c.intermediateSize, into: scratch.activation.pointer)
+        mlp.down.apply(scratch.activation.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true)
+    }
+
+    /// Attention of one job's memory queries over `[context, memory so far, segment]` with no
+    /// mask; the order of keys does not matter without a mask, so the memory (earlier segments'
+    /// and this one's) is read back contiguously from the output.
+    private func attend(
+        _ pass: MemoryPassJob, layer: Int, step: Int,
+        queries: UnsafeMutablePointer<Float>, queryStride: Int, into attention: UnsafeMutablePointer<Float>
+    ) {
+        let c = configuration
+        let headDim = c.headDim
+        let perSegment = c.loma.memoryTokensPerSegment
+        let segmentLength = c.loma.segmentLength
+        let contextTokens = pass.contextTokens
+        let memoryTokens = (step + 1) * perSegment
+        let total = contextTokens + memoryTokens + segmentLength
+        let keys = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
+        let values = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
+        let scores = AlignedStorage(count: perSegment * total)
+
+        for (storage, context, block, memory) in [
+            (keys, pass.job.contextKeys, pass.job.keys, pass.output.keys),
+            (values, pass.job.contextValues, pass.job.values, pass.output.values),
+        ] {
+            context?.gather(layer: layer, tokens: 0..<contextTokens, into: storage.pointer, rowsPerHead: total, firstRow: 0)
+            for head in 0..<c.numKeyValueHeads {
+                (storage.pointer + (head * total + contextTokens) * headDim).update(
+                    from: memory.storage.pointer + pass.output.offset(layer: layer, head: head, token: 0),
+                    count: memoryTokens * headDim)
+            }
+            block.gather(layer: layer, tokens: (step * segmentLength)..<((step + 1) * segmentLength),
+                         into: storage.pointer, rowsPerHead: total, firstRow: contextTokens + memoryTokens)
+        }
+
+        let queryWidth = c.numAttentionHeads * headDim
+        let scale = 1 / Float(headDim).squareRoot()
+        for head in 0..<c.numAttentionHeads {
+            let keyValueHead = head / c.queriesPerKeyValueHead
+            BLAS.multiplyTransposed(
+                queries + head * headDim, rows: perSegment, inner: headDim, lda: queryStride,
+                keys.pointer + keyValueHead * total * headDim, outer: total, ldw: headDim,
+                into: scores.pointer, ldc: total, alpha: scale)
+            Softmax.applyRows(scores.pointer, rows: perSegment, width: total)
+            BLAS.multiply(
+                scores.pointer, rows: perSegment, inner: total, lda: total,
+                values.pointer + keyValueHead * total * headDim, cols: headDim, ldb: headDim,
+                into: attention + head * headDim, ldc: queryWidth)
+        }
+    }
+}

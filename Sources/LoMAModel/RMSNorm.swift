@@ -1,0 +1,19 @@
+/// Root-mean-square layer norm as Llama defines it: `x / sqrt(mean(x^2) + eps) * weight`.
+public struct RMSNorm: Sendable {
+    public let weight: Tensor
+    public let epsilon: Float
+
+    /// Normalises `rows` rows of `input` into `output` (both `[rows, hidden]`).
+    func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        let width = weight.count
+        let gain = weight.storage.pointer
+        for row in 0..<rows {
+            let source = input + row * width
+            let target = output + row * width
+            var sumOfSquares: Float = 0
+            for index in 0..<width { sumOfSquares += source[index] * source[index] }
+            let scale = 1 / (sumOfSquares / Float(width) + epsilon).squareRoot()
+            for index in 0..<width { target[index] = source[index] * scale * gain[index] }
+        }
+    }
+}
