@@ -29,6 +29,7 @@ let package = Package(
         // C shims
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
 
         // transport
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -36,18 +37,22 @@ let package = Package(
         // compute
         .target(name: "LoMAModel", dependencies: ["COpenBLAS"]),
 
+        // storage
+        .target(name: "LoMAStore", dependencies: ["CLMDB"]),
+
         // wire
         .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
 
         // service
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", logging]),
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", logging]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
 
         // executables
-        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", argumentParser, logging]),
-        .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", argumentParser]),
+        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", "LoMAStore", argumentParser, logging]),
+        // lomactl reads and writes KV safetensors files through LoMAModel's reader and writer.
+        .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", argumentParser]),
 
         // benchmarks (executables; run through Benchmarks/*/run.sh)
         .executableTarget(name: "transport-bench", dependencies: ["ZeroMQ"], path: "Benchmarks/transport/Sources"),
@@ -58,6 +63,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "ZeroMQ", "LoMATestSupport"]),
     ]

@@ -8,6 +8,8 @@
  *
  *   transport-c <ipc|tcp> <small_bytes> <small_round_trips> <large_bytes> <large_round_trips>
  *   transport-c memcpy <bytes> <repetitions>
+ *   transport-c echo <endpoint>      (a standalone ROUTER echo process, until killed: the
+ *                                     no-work peer daemon.sh compares lomad against)
  *
  * Prints one line of key=value pairs; run.sh turns them into the table.
  */
@@ -128,9 +130,17 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "memcpy") == 0)
         return run_memcpy((size_t) strtoull(argv[2], NULL, 10), atoi(argv[3]));
+    if (argc == 3 && strcmp(argv[1], "echo") == 0) {
+        void *context = zmq_ctx_new();
+        void *router = zmq_socket(context, ZMQ_ROUTER);
+        if (zmq_bind(router, argv[2]) != 0) die("zmq_bind");
+        echo_thread(router);
+        return 0;
+    }
     if (argc != 6) {
         fprintf(stderr, "usage: %s <ipc|tcp> <small_bytes> <small_round_trips> <large_bytes> <large_round_trips>\n"
-                        "       %s memcpy <bytes> <repetitions>\n", argv[0], argv[0]);
+                        "       %s memcpy <bytes> <repetitions>\n"
+                        "       %s echo <endpoint>\n", argv[0], argv[0], argv[0]);
         return 2;
     }
     const char *transport = argv[1];

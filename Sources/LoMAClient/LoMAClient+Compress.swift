@@ -18,10 +18,12 @@ public struct CompressOptions: Sendable {
     public var outputLayout: Loma_V1_KVLayout = .unspecified
     public var method: Loma_V1_CompressionMethod = .loma
     public var checkFinite = false
+    /// With `sequence`: seconds until the sequence expires (0 keeps its expiry).
+    public var ttlSeconds: UInt32 = 0
 
     public init(model: String = "", sequence: String = "", position: UInt64? = nil,
                 outputDType: Loma_V1_DType = .unspecified, outputLayout: Loma_V1_KVLayout = .unspecified,
-                method: Loma_V1_CompressionMethod = .loma, checkFinite: Bool = false) {
+                method: Loma_V1_CompressionMethod = .loma, checkFinite: Bool = false, ttlSeconds: UInt32 = 0) {
         self.model = model
         self.sequence = sequence
         self.position = position
@@ -29,6 +31,7 @@ public struct CompressOptions: Sendable {
         self.outputLayout = outputLayout
         self.method = method
         self.checkFinite = checkFinite
+        self.ttlSeconds = ttlSeconds
     }
 }
 
@@ -45,6 +48,7 @@ extension LoMAClient {
         request.outputLayout = options.outputLayout
         request.method = options.method
         request.checkFinite = options.checkFinite
+        request.ttlSeconds = options.ttlSeconds
         var tensors = [keys, values]
         request.segment.keys = Self.descriptor(for: keys, frame: 1)
         request.segment.values = Self.descriptor(for: values, frame: 2)
@@ -56,10 +60,9 @@ extension LoMAClient {
         // Appending to a sequence twice would store the memory twice: never resend those.
         let reply = try await send(.compress(request), tensors: tensors, idempotent: options.sequence.isEmpty)
         guard case .compress(let result)? = reply.envelope.result,
-              let memoryKeys = reply.tensor(result.memory.keys), let memoryValues = reply.tensor(result.memory.values) else {
+              let memory = try memory(result.memory, positions: result.positions, segments: Int(result.segments), in: reply) else {
             throw LoMAClientError.malformedReply("compress reply without memory keys and values")
         }
-        return CompressedMemory(keys: memoryKeys, values: memoryValues, positions: result.positions,
-                                segments: Int(result.segments))
+        return memory
     }
 }

@@ -10,6 +10,7 @@ import ZeroMQ
 final class Broker {
     private let configuration: DaemonConfiguration
     private let healthTemplate: Loma_V1_HealthReply
+    private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
     private let logger: Logger
     private let frontend: ZMQSocket
     private let backend: ZMQSocket
@@ -25,8 +26,10 @@ final class Broker {
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, configuration: DaemonConfiguration, endpoints: BrokerEndpoints,
-         models: [Loma_V1_ModelInfo], logger: Logger) throws {
+         models: [Loma_V1_ModelInfo], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats?,
+         logger: Logger) throws {
         self.configuration = configuration
+        self.storeStatistics = storeStatistics
         self.logger = logger
         var health = Loma_V1_HealthReply()
         health.version = DaemonVersion.current
@@ -215,7 +218,8 @@ final class Broker {
             reply(to: route, operation: operation, requestID: requestID, result: .health(health))
             return
         case .stats:
-            let snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
+            var snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
+            if let store = storeStatistics() { snapshot.store = store }
             reply(to: route, operation: operation, requestID: requestID, result: .stats(snapshot))
             return
         case nil:

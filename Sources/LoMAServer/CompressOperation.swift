@@ -1,20 +1,31 @@
 import LoMAModel
 import LoMAProtocol
+import LoMAStore
 
 /// A compress request checked and turned into an engine job, waiting for its pass.
 ///
 /// Checking happens before the pass so that one bad request in a batch is refused on its own
 /// and never costs the others their pass.
 struct PreparedCompression {
+    /// The sequence a compress extends, as it was when its memory was read.
+    struct SequenceTarget {
+        let name: String
+        let baseSegmentCount: Int
+        let ttl: Duration?
+    }
+
     let modelName: String
     let model: LlamaModel
     let job: CompressionJob
     let outputDType: DType
     let outputLayout: KVLayout
     let segments: Int
+    let sequence: SequenceTarget?
 
-    /// Checks `request` against the model it names and the tensors it carries.
-    init(_ request: Loma_V1_CompressRequest, in message: DecodedMessage<Loma_V1_Request>, models: ModelRegistry) throws {
+    /// Checks `request` against the model it names and the tensors it carries, and reads the
+    /// memory of the sequence it names (which the segment attends to after any inline context).
+    init(_ request: Loma_V1_CompressRequest, in message: DecodedMessage<Loma_V1_Request>, models: ModelRegistry,
+         store: MemoryStore, tenant: String) throws {
         (modelName, model) = try models.model(named: request.model)
 
         guard request.hasSegment, request.segment.hasKeys, request.segment.hasValues else {
@@ -30,12 +41,6 @@ struct PreparedCompression {
             contextKeys = try Self.view(request.context.keys, role: "compress.context.keys", in: message)
             contextValues = try Self.view(request.context.values, role: "compress.context.values", in: message)
         }
-        guard let method = request.method.method else {
-            throw StatusError.invalidArgument("compress.method \(request.method.rawValue) is not loma, mean_pool or strided")
-        }
-        guard request.position <= UInt64(Int.max / 2) else {
-            throw StatusError.invalidArgument("compress.position \(request.position) is out of range")
-        }
         if request.checkFinite {
             for (role, view) in [("segment.keys", keys), ("segment.values", values), ("context.keys", contextKeys),
                                  ("context.values", contextValues)] {
@@ -43,6 +48,12 @@ struct PreparedCompression {
                     throw StatusError.invalidArgument("compress.\(role) holds NaN or infinity (element \(index))")
                 }
             }
+        }
+        guard let method = request.method.method else {
+            throw StatusError.invalidArgument("compress.method \(request.method.rawValue) is not loma, mean_pool or strided")
+        }
+        guard request.position <= UInt64(Int.max / 2) else {
+            throw StatusError.invalidArgument("compress.position \(request.position) is out of range")
         }
         switch request.outputDtype {
         case .unspecified: outputDType = keys.dtype
@@ -56,13 +67,38 @@ struct PreparedCompression {
             throw StatusError.invalidArgument("compress.output_layout \(request.outputLayout.name) is unknown")
         }
         outputLayout = layout
-        job = CompressionJob(keys: keys, values: values, contextKeys: contextKeys, contextValues: contextValues,
-                             position: Int(request.position), method: method)
+        // Checked against the model before any stored memory is read or joined to the context.
         do {
-            segments = try model.validate(job, label: "compress").segments
+            segments = try model.validate(CompressionJob(keys: keys, values: values, contextKeys: contextKeys,
+                                                         contextValues: contextValues, method: method),
+                                          label: "compress").segments
         } catch let error as LoMAModelError {
             throw error.statusError
         }
+        var position = Int(request.position)
+        if request.sequence.isEmpty {
+            sequence = nil
+        } else {
+            let stored = try Self.storedMemory(of: request.sequence, model: modelName, store: store, tenant: tenant)
+            if let info = stored.info {
+                if !request.hasPosition {
+                    position = Int(info.nextPosition)
+                } else if Int64(position) < info.nextPosition {
+                    throw StatusError.failedPrecondition(
+                        "position goes backwards: sequence '\(request.sequence)' already covers positions up to \(info.nextPosition), and this segment starts at \(position)")
+                }
+            }
+            let inline = contextKeys.map { ($0.toHeadsMajorTensor(), contextValues?.toHeadsMajorTensor()) }
+            if let keys = MemoryBlocks.concatenate(stored.segments, after: inline?.0, \.keys),
+               let values = MemoryBlocks.concatenate(stored.segments, after: inline?.1, \.values) {
+                contextKeys = try Self.view(of: keys, role: "stored memory keys")
+                contextValues = try Self.view(of: values, role: "stored memory values")
+            }
+            sequence = SequenceTarget(name: request.sequence, baseSegmentCount: stored.info?.segmentCount ?? 0,
+                                      ttl: request.ttlSeconds > 0 ? .seconds(Int(request.ttlSeconds)) : nil)
+        }
+        job = CompressionJob(keys: keys, values: values, contextKeys: contextKeys, contextValues: contextValues,
+                             position: position, method: method)
     }
 
     private static func view(_ descriptor: Loma_V1_TensorDescriptor, role: String,
@@ -73,8 +109,50 @@ struct PreparedCompression {
         return try tensor.kvView(role: role)
     }
 
+    private static func view(of tensor: Tensor, role: String) throws -> KVTensorView {
+        do {
+            return try KVTensorView(tensor, name: role)
+        } catch let error as LoMAModelError {
+            throw error.statusError
+        }
+    }
+
+    /// The sequence's info and memory; no info for a sequence that does not exist yet.
+    private static func storedMemory(of sequence: String, model: String, store: MemoryStore,
+                                     tenant: String) throws -> (info: SequenceInfo?, segments: [MemorySegment]) {
+        let info: SequenceInfo
+        do {
+            info = try store.sequenceInfo(tenant: tenant, sequence: sequence)
+        } catch where error.kind == .notFound {
+            return (nil, [])
+        } catch {
+            throw error.statusError
+        }
+        guard info.model == model else {
+            throw StatusError.invalidArgument("sequence '\(sequence)' holds memory of model '\(info.model)', not '\(model)'")
+        }
+        let segments = try storeCall { () throws(StoreError) in try store.read(tenant: tenant, sequence: sequence) }
+        return (info, segments)
+    }
+
+    /// Stores the new memory (when the request names a sequence) and builds the reply. The append
+    /// fails, changing nothing, if another request extended the sequence since its memory was read.
+    func finish(with result: CompressionResult, store: MemoryStore, tenant: String,
+                into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+        if let sequence {
+            let memory = try MemoryBlocks.segments(keys: result.keys, values: result.values, positions: result.positions,
+                                                   segmentCount: segments, firstSource: job.position,
+                                                   segmentLength: model.configuration.loma.segmentLength)
+            try storeCall { () throws(StoreError) in
+                try store.append(tenant: tenant, sequence: sequence.name, model: modelName, segments: memory,
+                                 ttl: sequence.ttl, expectedSegmentCount: sequence.baseSegmentCount)
+            }
+        }
+        return try reply(with: result, into: &message)
+    }
+
     /// The reply for this request once its pass produced `result`.
-    func reply(with result: CompressionResult, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+    private func reply(with result: CompressionResult, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
         var reply = Loma_V1_CompressReply()
         reply.memory.keys = try TensorEncoding.attach(result.keys, dtype: outputDType, layout: outputLayout, to: &message)
         reply.memory.values = try TensorEncoding.attach(result.values, dtype: outputDType, layout: outputLayout, to: &message)

@@ -10,12 +10,16 @@ public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
     private let handler: any RequestHandler
     private let models: [Loma_V1_ModelInfo]
+    private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
     private let logger: Logger
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
 
+    /// - Parameter storeStatistics: the store's figures for the stats operation, read by the
+    ///   broker thread when a client asks.
     public init(configuration: DaemonConfiguration, handler: any RequestHandler,
-                models: [Loma_V1_ModelInfo] = [], logger: Logger) throws {
+                models: [Loma_V1_ModelInfo] = [], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats? = { nil },
+                logger: Logger) throws {
         guard configuration.workers > 0 else { throw DaemonError("workers must be at least 1, not \(configuration.workers)") }
         guard configuration.queueDepth >= 0 else { throw DaemonError("queue depth must not be negative") }
         // The backend's part headers count frames in one byte.
@@ -29,6 +33,7 @@ public final class Daemon: Sendable {
         self.configuration = configuration
         self.handler = handler
         self.models = models
+        self.storeStatistics = storeStatistics
         self.logger = logger
         self.context = try ZMQContext(ioThreads: 1)
     }
@@ -43,11 +48,12 @@ public final class Daemon: Sendable {
 
         let started = Handoff<Result<[String], any Error>>()
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
+        let storeStatistics = storeStatistics
         let brokerThread = JoinableThread(name: "lomad-broker") {
             let broker: Broker
             do {
                 broker = try Broker(context: context, configuration: configuration, endpoints: endpoints,
-                                    models: models, logger: logger)
+                                    models: models, storeStatistics: storeStatistics, logger: logger)
             } catch {
                 started.put(.failure(error))
                 return

@@ -1,23 +1,42 @@
 import LoMAModel
 import LoMAProtocol
+import LoMAStore
 
-/// The daemon's operations: compress on the models it serves; the store's operations answer
-/// UNIMPLEMENTED until a store is configured.
+/// The daemon's operations over its models and its compressed-memory store.
 public struct ServiceHandler: RequestHandler {
     public let models: ModelRegistry
+    public let store: MemoryStore
+    /// Until authentication assigns tenants, every client is the store's default tenant.
+    let tenant = MemoryStore.defaultTenant
 
-    public init(models: ModelRegistry) {
+    public init(models: ModelRegistry, store: MemoryStore) {
         self.models = models
+        self.store = store
     }
 
     public func handle(_ request: DecodedMessage<Loma_V1_Request>, reply: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+        let sequences = SequenceOperations(store: store, tenant: tenant)
+        let prefixes = PrefixOperations(store: store, models: models, tenant: tenant)
         switch request.envelope.operation {
         case .compress(let compress):
-            let prepared = try PreparedCompression(compress, in: request, models: models)
-            let results = try withExtendedLifetime(request) { try Self.run(prepared.model, [prepared.job]) }
-            return try prepared.reply(with: results[0], into: &reply)
-        case let operation:
-            throw StatusError.unimplemented("\(Operation(operation)) needs the memory store, which this lomad does not have yet")
+            let prepared = try prepare(compress, in: request)
+            let result = try withExtendedLifetime(request) { try Self.run(prepared.model, [prepared.job]) }
+            return try prepared.finish(with: result[0], store: store, tenant: tenant, into: &reply)
+        case .readMemory(let read):
+            return try sequences.readMemory(read, into: &reply)
+        case .forkSequence(let fork):
+            return try sequences.fork(fork)
+        case .deleteSequence(let delete):
+            return try sequences.delete(delete)
+        case .listSequences(let list):
+            return try sequences.list(list)
+        case .publishPrefix(let publish):
+            return try prefixes.publish(publish, in: request)
+        case .lookupPrefix(let lookup):
+            return try prefixes.lookup(lookup, into: &reply)
+        case .health, .stats, nil:
+            // The broker answers these itself and never hands them to a worker.
+            throw StatusError.internalError("\(Operation(request.envelope.operation)) reached a worker")
         }
     }
 
@@ -33,7 +52,7 @@ public struct ServiceHandler: RequestHandler {
                 continue
             }
             do {
-                prepared.append((index, try PreparedCompression(compress, in: request, models: models)))
+                prepared.append((index, try prepare(compress, in: request)))
             } catch {
                 outcomes[index] = .failure(StatusError(describing: error))
             }
@@ -46,7 +65,7 @@ public struct ServiceHandler: RequestHandler {
                 for (member, result) in zip(group, results) {
                     var message = OutgoingMessage()
                     outcomes[member.index] = Result {
-                        (try member.compression.reply(with: result, into: &message), message)
+                        (try member.compression.finish(with: result, store: store, tenant: tenant, into: &message), message)
                     }.mapError(StatusError.init(describing:))
                 }
             } catch {
@@ -54,6 +73,10 @@ public struct ServiceHandler: RequestHandler {
             }
         }
         return outcomes.map { $0 ?? .failure(.internalError("request was not handled")) }
+    }
+
+    private func prepare(_ compress: Loma_V1_CompressRequest, in request: DecodedMessage<Loma_V1_Request>) throws -> PreparedCompression {
+        try PreparedCompression(compress, in: request, models: models, store: store, tenant: tenant)
     }
 
     private static func run(_ model: LlamaModel, _ jobs: [CompressionJob]) throws -> [CompressionResult] {

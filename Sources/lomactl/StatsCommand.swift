@@ -22,5 +22,15 @@ struct Stats: AsyncParsableCommand {
         for batch in stats.batchSizes {
             print("  batch size \(batch.batchSize): \(batch.count)")
         }
+        if stats.hasStore {
+            let store = stats.store
+            print("store (\(store.mode)): \(store.sequences) sequences, \(store.prefixEntries) prefix chunks")
+            print("  ram: \(formatBytes(store.ramBytes)) of \(formatBytes(store.ramBudgetBytes)) in \(store.ramSegments) segments, " +
+                  "\(store.ramEvictions) evictions, \(store.ramHits) hits, \(store.ramMisses) misses")
+            if store.mode == "durable" {
+                print("  disk: \(formatBytes(store.durableSegmentBytes)) in \(store.durableSegments) segments, " +
+                      "file \(formatBytes(store.durableFileBytes)) of map \(formatBytes(store.mapSizeBytes))")
+            }
+        }
     }
 }

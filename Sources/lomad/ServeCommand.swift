@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import Logging
 import LoMAProtocol
 import LoMAServer
+import LoMAStore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +18,22 @@ struct Serve: ParsableCommand {
         "Model to serve, NAME=DIR or DIR (named after the folder); repeatable.",
         valueName: "model"))
     var models: [String] = []
+
+    @Flag(help: "Keep the store on disk (LMDB in --store-dir): a write is acknowledged once committed, and a restart restores it.")
+    var durable = false
+
+    @Option(help: ArgumentHelp("Directory of the durable store (with --durable).",
+                               discussion: "Default: $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/lomad, else ~/.local/state/lomad."))
+    var storeDir: String?
+
+    @Option(help: "Bytes of memory the store keeps in RAM (memory mode: all it may hold; durable: its cache).")
+    var ramBudgetBytes: Int = 1 << 30
+
+    @Option(help: "Most bytes the durable store may hold on disk (the LMDB map size).")
+    var mapSizeBytes: Int = 64 << 30
+
+    @Flag(help: "Store memory KV as int8 with a scale per channel (about 1/4 of the bytes; ~0.5% relative error).")
+    var storeInt8 = false
 
     @Option(help: "Compute worker threads.")
     var workers: Int = 2
@@ -52,6 +70,9 @@ struct Serve: ParsableCommand {
         guard batchWindowMs >= 0 else { throw ValidationError("--batch-window-ms must not be negative") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        guard durable || storeDir == nil else { throw ValidationError("--store-dir is only used with --durable") }
+        guard ramBudgetBytes > 0 else { throw ValidationError("--ram-budget-bytes must be positive") }
+        guard mapSizeBytes > 0 else { throw ValidationError("--map-size-bytes must be positive") }
     }
 
     func run() throws {
@@ -79,17 +100,47 @@ struct Serve: ParsableCommand {
             throw ExitCode.failure
         }
         for name in registry.names { logger.info("model loaded", metadata: ["model": "\(name)"]) }
-        let daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry),
-                                models: registry.infos, logger: logger)
+        let store: MemoryStore
+        let mode = durable ? "durable" : "memory"
+        do {
+            store = try MemoryStore(configuration: storeConfiguration())
+        } catch {
+            logger.critical("lomad could not open its store", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        logger.info("store opened", metadata: ["mode": "\(mode)", "ram_budget_bytes": "\(ramBudgetBytes)"])
+        let daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
+                                models: registry.infos, storeStatistics: { store.statistics.wire(mode: mode) },
+                                logger: logger)
         SignalWatcher.onTermination { signal in
             logger.info("received signal, shutting down", metadata: ["signal": "\(signal)"])
             daemon.requestShutdown()
         }
+        defer { store.close() }
         do {
             try daemon.run()
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
+    }
+}
+
+extension Serve {
+    func storeConfiguration() -> StoreConfiguration {
+        let quantization: StoreConfiguration.Quantization = storeInt8 ? .int8PerChannel : .none
+        guard durable else {
+            return StoreConfiguration(mode: .memory, ramBudgetBytes: ramBudgetBytes, quantization: quantization)
+        }
+        return StoreConfiguration(mode: .durable(directory: URL(fileURLWithPath: storeDir ?? Self.defaultStoreDirectory)),
+                                  ramBudgetBytes: ramBudgetBytes, mapSizeBytes: mapSizeBytes, quantization: quantization)
+    }
+
+    /// systemd's `StateDirectory=`, then the XDG state directory.
+    static var defaultStoreDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["STATE_DIRECTORY"], !state.isEmpty { return state }
+        if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/lomad" }
+        return NSHomeDirectory() + "/.local/state/lomad"
     }
 }

@@ -171,26 +171,103 @@ public nonisolated struct Loma_V1_StatsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Loma_V1_StatsReply: Sendable {
+public nonisolated struct Loma_V1_StatsReply: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var uptimeSeconds: Double = 0
+  public var uptimeSeconds: Double {
+    get {_storage._uptimeSeconds}
+    set {_uniqueStorage()._uptimeSeconds = newValue}
+  }
 
   /// Requests accepted but not yet handed to a worker.
-  public var queueDepth: UInt32 = 0
+  public var queueDepth: UInt32 {
+    get {_storage._queueDepth}
+    set {_uniqueStorage()._queueDepth = newValue}
+  }
 
-  public var busyWorkers: UInt32 = 0
+  public var busyWorkers: UInt32 {
+    get {_storage._busyWorkers}
+    set {_uniqueStorage()._busyWorkers = newValue}
+  }
 
-  public var workers: UInt32 = 0
+  public var workers: UInt32 {
+    get {_storage._workers}
+    set {_uniqueStorage()._workers = newValue}
+  }
 
-  public var operations: [Loma_V1_OperationStats] = []
+  public var operations: [Loma_V1_OperationStats] {
+    get {_storage._operations}
+    set {_uniqueStorage()._operations = newValue}
+  }
 
   /// Replies the daemon could not deliver (peer gone or not reading).
-  public var undeliverableReplies: UInt64 = 0
+  public var undeliverableReplies: UInt64 {
+    get {_storage._undeliverableReplies}
+    set {_uniqueStorage()._undeliverableReplies = newValue}
+  }
 
-  public var batchSizes: [Loma_V1_BatchSizeCount] = []
+  public var batchSizes: [Loma_V1_BatchSizeCount] {
+    get {_storage._batchSizes}
+    set {_uniqueStorage()._batchSizes = newValue}
+  }
+
+  public var store: Loma_V1_StoreStats {
+    get {_storage._store ?? Loma_V1_StoreStats()}
+    set {_uniqueStorage()._store = newValue}
+  }
+  /// Returns true if `store` has been explicitly set.
+  public var hasStore: Bool {_storage._store != nil}
+  /// Clears the value of `store`. Subsequent reads from it will return its default value.
+  public mutating func clearStore() {_uniqueStorage()._store = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The compressed-memory store's tiers.
+public nonisolated struct Loma_V1_StoreStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "memory" or "durable".
+  public var mode: String = String()
+
+  public var sequences: UInt64 = 0
+
+  public var prefixEntries: UInt64 = 0
+
+  public var ramBytes: UInt64 = 0
+
+  public var ramSegments: UInt64 = 0
+
+  public var ramBudgetBytes: UInt64 = 0
+
+  /// Segments dropped from RAM; in durable mode they stay on disk.
+  public var ramEvictions: UInt64 = 0
+
+  public var ramHits: UInt64 = 0
+
+  public var ramMisses: UInt64 = 0
+
+  public var durableSegments: UInt64 = 0
+
+  public var durableSegmentBytes: UInt64 = 0
+
+  public var durableFileBytes: UInt64 = 0
+
+  public var mapSizeBytes: UInt64 = 0
+
+  public var expiredPurged: UInt64 = 0
+
+  public var prefixLookups: UInt64 = 0
+
+  public var prefixChunksFound: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -308,6 +385,13 @@ public nonisolated struct Loma_V1_CompressRequest: @unchecked Sendable {
   public var checkFinite: Bool {
     get {_storage._checkFinite}
     set {_uniqueStorage()._checkFinite = newValue}
+  }
+
+  /// With `sequence`: the sequence expires this many seconds after this append (0: keep its
+  /// current expiry; a new sequence then never expires).
+  public var ttlSeconds: UInt32 {
+    get {_storage._ttlSeconds}
+    set {_uniqueStorage()._ttlSeconds = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -818,7 +902,126 @@ nonisolated extension Loma_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0")
+
+  fileprivate class _StorageClass {
+    var _uptimeSeconds: Double = 0
+    var _queueDepth: UInt32 = 0
+    var _busyWorkers: UInt32 = 0
+    var _workers: UInt32 = 0
+    var _operations: [Loma_V1_OperationStats] = []
+    var _undeliverableReplies: UInt64 = 0
+    var _batchSizes: [Loma_V1_BatchSizeCount] = []
+    var _store: Loma_V1_StoreStats? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _uptimeSeconds = source._uptimeSeconds
+      _queueDepth = source._queueDepth
+      _busyWorkers = source._busyWorkers
+      _workers = source._workers
+      _operations = source._operations
+      _undeliverableReplies = source._undeliverableReplies
+      _batchSizes = source._batchSizes
+      _store = source._store
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularDoubleField(value: &_storage._uptimeSeconds) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._queueDepth) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._busyWorkers) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._workers) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._operations) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._undeliverableReplies) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchSizes) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._store) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._uptimeSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._uptimeSeconds, fieldNumber: 1)
+      }
+      if _storage._queueDepth != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._queueDepth, fieldNumber: 2)
+      }
+      if _storage._busyWorkers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._busyWorkers, fieldNumber: 3)
+      }
+      if _storage._workers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._workers, fieldNumber: 4)
+      }
+      if !_storage._operations.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._operations, fieldNumber: 5)
+      }
+      if _storage._undeliverableReplies != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._undeliverableReplies, fieldNumber: 6)
+      }
+      if !_storage._batchSizes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._batchSizes, fieldNumber: 7)
+      }
+      try { if let v = _storage._store {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Loma_V1_StatsReply, rhs: Loma_V1_StatsReply) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._uptimeSeconds != rhs_storage._uptimeSeconds {return false}
+        if _storage._queueDepth != rhs_storage._queueDepth {return false}
+        if _storage._busyWorkers != rhs_storage._busyWorkers {return false}
+        if _storage._workers != rhs_storage._workers {return false}
+        if _storage._operations != rhs_storage._operations {return false}
+        if _storage._undeliverableReplies != rhs_storage._undeliverableReplies {return false}
+        if _storage._batchSizes != rhs_storage._batchSizes {return false}
+        if _storage._store != rhs_storage._store {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoreStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}sequences\0\u{3}prefix_entries\0\u{3}ram_bytes\0\u{3}ram_segments\0\u{3}ram_budget_bytes\0\u{3}ram_evictions\0\u{3}ram_hits\0\u{3}ram_misses\0\u{3}durable_segments\0\u{3}durable_segment_bytes\0\u{3}durable_file_bytes\0\u{3}map_size_bytes\0\u{3}expired_purged\0\u{3}prefix_lookups\0\u{3}prefix_chunks_found\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -826,51 +1029,96 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.busyWorkers) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.workers) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.operations) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.undeliverableReplies) }()
-      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.batchSizes) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sequences) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.prefixEntries) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.ramBytes) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.ramSegments) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.ramBudgetBytes) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.ramEvictions) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.ramHits) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.ramMisses) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.durableSegments) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.durableSegmentBytes) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.durableFileBytes) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.mapSizeBytes) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.expiredPurged) }()
+      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.prefixLookups) }()
+      case 16: try { try decoder.decodeSingularUInt64Field(value: &self.prefixChunksFound) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.uptimeSeconds.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.uptimeSeconds, fieldNumber: 1)
+    if !self.mode.isEmpty {
+      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 1)
     }
-    if self.queueDepth != 0 {
-      try visitor.visitSingularUInt32Field(value: self.queueDepth, fieldNumber: 2)
+    if self.sequences != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequences, fieldNumber: 2)
     }
-    if self.busyWorkers != 0 {
-      try visitor.visitSingularUInt32Field(value: self.busyWorkers, fieldNumber: 3)
+    if self.prefixEntries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.prefixEntries, fieldNumber: 3)
     }
-    if self.workers != 0 {
-      try visitor.visitSingularUInt32Field(value: self.workers, fieldNumber: 4)
+    if self.ramBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramBytes, fieldNumber: 4)
     }
-    if !self.operations.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.operations, fieldNumber: 5)
+    if self.ramSegments != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramSegments, fieldNumber: 5)
     }
-    if self.undeliverableReplies != 0 {
-      try visitor.visitSingularUInt64Field(value: self.undeliverableReplies, fieldNumber: 6)
+    if self.ramBudgetBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramBudgetBytes, fieldNumber: 6)
     }
-    if !self.batchSizes.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.batchSizes, fieldNumber: 7)
+    if self.ramEvictions != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramEvictions, fieldNumber: 7)
+    }
+    if self.ramHits != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramHits, fieldNumber: 8)
+    }
+    if self.ramMisses != 0 {
+      try visitor.visitSingularUInt64Field(value: self.ramMisses, fieldNumber: 9)
+    }
+    if self.durableSegments != 0 {
+      try visitor.visitSingularUInt64Field(value: self.durableSegments, fieldNumber: 10)
+    }
+    if self.durableSegmentBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.durableSegmentBytes, fieldNumber: 11)
+    }
+    if self.durableFileBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.durableFileBytes, fieldNumber: 12)
+    }
+    if self.mapSizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.mapSizeBytes, fieldNumber: 13)
+    }
+    if self.expiredPurged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.expiredPurged, fieldNumber: 14)
+    }
+    if self.prefixLookups != 0 {
+      try visitor.visitSingularUInt64Field(value: self.prefixLookups, fieldNumber: 15)
+    }
+    if self.prefixChunksFound != 0 {
+      try visitor.visitSingularUInt64Field(value: self.prefixChunksFound, fieldNumber: 16)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Loma_V1_StatsReply, rhs: Loma_V1_StatsReply) -> Bool {
-    if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
-    if lhs.queueDepth != rhs.queueDepth {return false}
-    if lhs.busyWorkers != rhs.busyWorkers {return false}
-    if lhs.workers != rhs.workers {return false}
-    if lhs.operations != rhs.operations {return false}
-    if lhs.undeliverableReplies != rhs.undeliverableReplies {return false}
-    if lhs.batchSizes != rhs.batchSizes {return false}
+  public static func ==(lhs: Loma_V1_StoreStats, rhs: Loma_V1_StoreStats) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs.sequences != rhs.sequences {return false}
+    if lhs.prefixEntries != rhs.prefixEntries {return false}
+    if lhs.ramBytes != rhs.ramBytes {return false}
+    if lhs.ramSegments != rhs.ramSegments {return false}
+    if lhs.ramBudgetBytes != rhs.ramBudgetBytes {return false}
+    if lhs.ramEvictions != rhs.ramEvictions {return false}
+    if lhs.ramHits != rhs.ramHits {return false}
+    if lhs.ramMisses != rhs.ramMisses {return false}
+    if lhs.durableSegments != rhs.durableSegments {return false}
+    if lhs.durableSegmentBytes != rhs.durableSegmentBytes {return false}
+    if lhs.durableFileBytes != rhs.durableFileBytes {return false}
+    if lhs.mapSizeBytes != rhs.mapSizeBytes {return false}
+    if lhs.expiredPurged != rhs.expiredPurged {return false}
+    if lhs.prefixLookups != rhs.prefixLookups {return false}
+    if lhs.prefixChunksFound != rhs.prefixChunksFound {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -983,7 +1231,7 @@ nonisolated extension Loma_V1_BatchSizeCount: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompressRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}segment\0\u{1}context\0\u{1}sequence\0\u{1}position\0\u{3}output_dtype\0\u{3}output_layout\0\u{1}method\0\u{3}check_finite\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}segment\0\u{1}context\0\u{1}sequence\0\u{1}position\0\u{3}output_dtype\0\u{3}output_layout\0\u{1}method\0\u{3}check_finite\0\u{3}ttl_seconds\0")
 
   fileprivate class _StorageClass {
     var _model: String = String()
@@ -995,6 +1243,7 @@ nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProto
     var _outputLayout: Loma_V1_KVLayout = .unspecified
     var _method: Loma_V1_CompressionMethod = .loma
     var _checkFinite: Bool = false
+    var _ttlSeconds: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1014,6 +1263,7 @@ nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProto
       _outputLayout = source._outputLayout
       _method = source._method
       _checkFinite = source._checkFinite
+      _ttlSeconds = source._ttlSeconds
     }
   }
 
@@ -1041,6 +1291,7 @@ nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProto
         case 7: try { try decoder.decodeSingularEnumField(value: &_storage._outputLayout) }()
         case 8: try { try decoder.decodeSingularEnumField(value: &_storage._method) }()
         case 9: try { try decoder.decodeSingularBoolField(value: &_storage._checkFinite) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._ttlSeconds) }()
         default: break
         }
       }
@@ -1080,6 +1331,9 @@ nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProto
       if _storage._checkFinite != false {
         try visitor.visitSingularBoolField(value: _storage._checkFinite, fieldNumber: 9)
       }
+      if _storage._ttlSeconds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._ttlSeconds, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1098,6 +1352,7 @@ nonisolated extension Loma_V1_CompressRequest: SwiftProtobuf.Message, SwiftProto
         if _storage._outputLayout != rhs_storage._outputLayout {return false}
         if _storage._method != rhs_storage._method {return false}
         if _storage._checkFinite != rhs_storage._checkFinite {return false}
+        if _storage._ttlSeconds != rhs_storage._ttlSeconds {return false}
         return true
       }
       if !storagesAreEqual {return false}

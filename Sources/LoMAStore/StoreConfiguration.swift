@@ -1,0 +1,44 @@
+import Foundation
+
+/// How a `MemoryStore` keeps its data.
+public struct StoreConfiguration: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// RAM only. The RAM budget is a hard cap: a write that does not fit is refused with
+        /// `resourceExhausted`; nothing the store acknowledged is ever dropped to make room.
+        case memory
+        /// RAM in front of an LMDB environment in `directory`. A write returns only after its
+        /// transaction committed; the RAM tier is a cache and evicting from it only frees RAM.
+        case durable(directory: URL)
+    }
+
+    public enum Quantization: Sendable, Equatable {
+        /// Segments are stored as the f32 values they arrived with.
+        case none
+        /// Keys and values are stored as int8 with one f32 scale per (layer, head, channel),
+        /// about a quarter of the bytes; reads return the dequantized values (see docs/store.md
+        /// for the error this adds).
+        case int8PerChannel
+    }
+
+    /// Decides whether `tenant` may add `additionalBytes` of segment data; return a reason to
+    /// refuse it (the store throws `resourceExhausted` with that reason) or nil to allow it.
+    /// The hook where per-tenant quotas plug in once tenants come from authentication.
+    public typealias TenantQuota = @Sendable (_ tenant: String, _ additionalBytes: Int) -> String?
+
+    public var mode: Mode
+    /// Bytes of encoded segment data the RAM tier may hold.
+    public var ramBudgetBytes: Int
+    /// Size of the LMDB memory map: the most the durable tier can ever hold (durable mode).
+    public var mapSizeBytes: Int
+    public var quantization: Quantization
+    public var tenantQuota: TenantQuota?
+
+    public init(mode: Mode, ramBudgetBytes: Int = 1 << 30, mapSizeBytes: Int = 64 << 30,
+                quantization: Quantization = .none, tenantQuota: TenantQuota? = nil) {
+        self.mode = mode
+        self.ramBudgetBytes = ramBudgetBytes
+        self.mapSizeBytes = mapSizeBytes
+        self.quantization = quantization
+        self.tenantQuota = tenantQuota
+    }
+}

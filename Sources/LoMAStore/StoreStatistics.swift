@@ -1,0 +1,26 @@
+/// Counters and tier sizes for the daemon's stats reply and for operators sizing the budgets.
+public struct StoreStatistics: Equatable, Sendable {
+    /// Live sequences (expired ones not yet purged are counted until they are).
+    public var sequences = 0
+    public var prefixEntries = 0
+    /// Encoded segment bytes and segment count held in RAM.
+    public var ramBytes = 0
+    public var ramSegments = 0
+    public var ramBudgetBytes = 0
+    /// Segments dropped from RAM to stay within budget (durable mode; they stay on disk).
+    public var ramEvictions = 0
+    /// Segment reads served from RAM, and reads that had to decode from LMDB.
+    public var ramHits = 0
+    public var ramMisses = 0
+    /// Segments and bytes on disk (durable mode): encoded segment bytes, and the LMDB file's
+    /// used pages, which include records, the B+tree and free pages.
+    public var durableSegments = 0
+    public var durableSegmentBytes = 0
+    public var durableFileBytes = 0
+    public var mapSizeBytes = 0
+    /// Prefix lookups and the chunks they found.
+    public var prefixLookups = 0
+    public var prefixChunksFound = 0
+    /// Sequences removed because their time to live passed.
+    public var expiredPurged = 0
+}
