@@ -22,7 +22,7 @@ health=08015200
 echo "building (release)..." >&2
 # shellcheck disable=SC2046  # pkg-config output is meant to split into flags
 cc -O2 -Wall -Wextra -o "$work/transport-c" "$here/transport_c.c" $(pkg-config --cflags --libs libzmq) -lpthread
-(cd "$root" && swift build -c release --product transport-bench --product lomad >&2)
+(cd "$root" && swift build -c release --product transport-bench >&2 && swift build -c release --product lomad >&2)
 bin="$(cd "$root" && swift build -c release --show-bin-path)"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -16,6 +16,7 @@ struct Serve: ParsableCommand {
 
     @Option(name: .customLong("model"), help: ArgumentHelp(
         "Model to serve, NAME=DIR or DIR (named after the folder); repeatable.",
+        discussion: "Default: the shipped Models/loma-tiny (see `ShippedModel`).",
         valueName: "model"))
     var models: [String] = []
 
@@ -94,7 +95,16 @@ struct Serve: ParsableCommand {
             maxBatchRequests: maxBatch)
         let registry: ModelRegistry
         do {
-            registry = try ModelRegistry.load(try models.map { try ModelRegistry.Specification(parsing: $0) })
+            var specifications = try models.map { try ModelRegistry.Specification(parsing: $0) }
+            if specifications.isEmpty {
+                if let shipped = ShippedModel.locate() {
+                    specifications = [shipped]
+                } else {
+                    logger.warning("no --model given and the shipped model was not found; compress will answer not_found",
+                                   metadata: ["searched": "\(ShippedModel.candidates.map(\.path).joined(separator: " "))"])
+                }
+            }
+            registry = try ModelRegistry.load(specifications)
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -162,7 +162,7 @@ struct CompressTests {
 
     @Test("a daemon without a model says so")
     func noModel() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try DaemonProcess(environment: ["LOMAD_MODEL_DIR": "/nonexistent/lomad-model"])
         let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), retries: 0)
         let payload = TensorPayload(bytes: Data(count: 64), dtype: .f32, shape: [1, 1, 4, 4])
         await #expect { try await client.compress(keys: payload, values: payload) }

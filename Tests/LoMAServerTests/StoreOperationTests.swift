@@ -169,4 +169,23 @@ struct StoreOperationTests {
         await #expect { try await client.lookupPrefix(model: "m", chunkHashes: [[1, 2, 3]]) }
             throws: { ($0 as? StatusError)?.code == .invalidArgument }
     }
+
+    @Test("a full memory store answers resource_exhausted and keeps what it had")
+    func fullStore() async throws {
+        let setup = try Setup()
+        let probe = try DaemonProcess(arguments: ["--model", "m=\(setup.fixtureCase.modelDirectory.path)"])
+        let model = try #require(try await Self.client(probe).health().models.first)
+        probe.stop()
+        // Room for one segment's memory (keys and values, f32) and a half.
+        let segmentBytes = 2 * 4 * Int(model.layers * model.kvHeads * model.memoryTokensPerSegment * model.headDim)
+        let daemon = try DaemonProcess(arguments: ["--model", "m=\(setup.fixtureCase.modelDirectory.path)",
+                                                   "--ram-budget-bytes", "\(segmentBytes * 3 / 2)"])
+        let client = try Self.client(daemon)
+        _ = try await setup.compress(0, into: "a", client: client)
+        let before = try await client.listSequences()
+        await #expect { try await setup.compress(1, into: "a", client: client) }
+            throws: { ($0 as? StatusError)?.code == .resourceExhausted }
+        #expect(try await client.listSequences() == before)
+        #expect(try await client.readMemory(sequence: "a").sequence.segments == 1)
+    }
 }
