@@ -12,6 +12,7 @@ otherwise widened to float32, which is exact.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,9 +71,9 @@ def layout_code(layout: str | int | None) -> int:
 
 
 def _wire_dtype_of(array: np.ndarray, what: str) -> int:
-    if array.dtype == np.float32:
+    if array.dtype == np.dtype("<f4"):
         return tensor_pb2.DTYPE_F32
-    if array.dtype == np.float16:
+    if array.dtype == np.dtype("<f2"):
         return tensor_pb2.DTYPE_F16
     if BFLOAT16 is not None and array.dtype == BFLOAT16:
         return tensor_pb2.DTYPE_BF16
@@ -104,9 +105,9 @@ def outgoing_kv(array: np.ndarray, layout: int, what: str) -> OutgoingTensor:
         raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
     if array.ndim != 4:
         raise ValueError(f"{what} has shape {list(array.shape)}; KV tensors have 4 axes")
-    dtype = _wire_dtype_of(array, what)
-    if array.dtype.byteorder == ">":
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
         array = array.astype(array.dtype.newbyteorder("<"))
+    dtype = _wire_dtype_of(array, what)
     array = np.ascontiguousarray(array)
     return OutgoingTensor(array.reshape(-1).view(np.uint8), dtype, tuple(int(s) for s in array.shape), layout)
 

@@ -1,7 +1,7 @@
-"""A real lomad process serving the golden fixture models, shared by the whole session.
+"""Helpers shared by the examples' tests: the checkout's golden cases and the numpy reference.
 
-The daemon binary comes from $LOMAD_BIN or the checkout's .build; when it is missing the session
-fails (it is never skipped). The numpy reference and the golden cases come from the checkout.
+The cases under Tests/LoMAModelTests/Fixtures hold inputs and f32 expected outputs computed by
+the independent numpy reference (Tools/loma_reference); every client is checked against them.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-from lomad_client import Client
-from lomad_client.daemon import LocalDaemon
 from lomad_client.tensors import BFLOAT16
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "Tests" / "LoMAModelTests" / "Fixtures"
 MODELS = {path.name: path for path in sorted((FIXTURES / "models").iterdir()) if (path / "config.json").exists()}
 CASES = sorted(path.name for path in (FIXTURES / "cases").iterdir() if (path / "case.json").exists())
@@ -53,6 +49,7 @@ class GoldenCase:
     name: str
     model: str
     position: int
+    segments: int
     method: str
     layout: str
     keys: np.ndarray  # in `layout`
@@ -76,6 +73,7 @@ class GoldenCase:
             name=name,
             model=case["model"],
             position=case["position"],
+            segments=case["segments"],
             method=case["method"],
             layout=layout,
             keys=stored_array(directory / "input.safetensors", "keys"),
@@ -85,15 +83,3 @@ class GoldenCase:
             expected_values=stored_array(expected, "values"),
             expected_positions=stored_array(expected, "positions"),
         )
-
-
-@pytest.fixture(scope="session")
-def daemon():
-    with LocalDaemon(MODELS) as running:
-        yield running
-
-
-@pytest.fixture
-def client(daemon):
-    with Client(daemon.endpoint, timeout=30.0) as connected:
-        yield connected

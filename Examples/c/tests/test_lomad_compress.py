@@ -1,0 +1,118 @@
+"""lomad-compress (the C client) against a real daemon, every run under valgrind.
+
+Each run must exit with the status its situation calls for and valgrind must report no error and
+no leak; valgrind's own failure status is 99 so that a leak is never mistaken for the program's
+exit status 1 (bad input).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lomad_client import Client
+from testing_support import FIXTURES, GoldenCase, read_file, relative_error
+
+PROGRAM = Path(__file__).resolve().parents[1] / "build" / "lomad-compress"
+VALGRIND_FAILURE = 99
+# Cases the program can run: it sends no inline context.
+CASES = [name for name in sorted(p.name for p in (FIXTURES / "cases").iterdir())
+         if not json.loads((FIXTURES / "cases" / name / "case.json").read_text())["has_context"]]
+
+
+def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    assert PROGRAM.exists(), f"{PROGRAM} is missing: run `make -C Examples/c` first"
+    assert shutil.which("valgrind"), "valgrind is not installed (apt-get install valgrind)"
+    log = tmp_path / f"valgrind-{len(list(tmp_path.glob('valgrind-*')))}.log"
+    completed = subprocess.run(
+        ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible",
+         f"--error-exitcode={VALGRIND_FAILURE}", f"--log-file={log}", str(PROGRAM), *arguments],
+        capture_output=True, text=True, timeout=300,
+    )
+    report = log.read_text()
+    summary = re.search(r"ERROR SUMMARY: (\d+) errors", report)
+    assert completed.returncode != VALGRIND_FAILURE and summary and summary.group(1) == "0", report
+    assert "definitely lost" not in report or "definitely lost: 0 bytes" in report, report
+    print(f"valgrind lomad-compress {' '.join(arguments[-4:])}: {summary.group(0)}")
+    return completed
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compresses_golden_cases(daemon, tmp_path, name):
+    case = GoldenCase.load(name)
+    output = tmp_path / "memory.safetensors"
+    completed = run(
+        tmp_path, "--endpoint", daemon.endpoint, "--model", case.model, "--position", str(case.position),
+        "--layout", case.layout, "--method", case.method, "--output-dtype", "f32",
+        "--input", str(FIXTURES / "cases" / name / "input.safetensors"), "--output", str(output),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert f"({case.segments} segment" in completed.stdout
+    memory = read_file(output)
+    assert memory["keys"].dtype == "F32" and memory["positions"].dtype == "I64"
+    assert relative_error(memory["keys"].data, case.expected_keys) < 1e-4
+    assert relative_error(memory["values"].data, case.expected_values) < 1e-4
+    np.testing.assert_array_equal(memory["positions"].data, case.expected_positions)
+
+
+def test_appends_to_a_sequence(daemon, tmp_path):
+    input_file = FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors"
+    for index in range(2):
+        completed = run(tmp_path, "--endpoint", daemon.endpoint, "--model", "llama_gqa", "--sequence", "c-client-seq",
+                        "--input", str(input_file), "--output", str(tmp_path / f"m{index}.safetensors"))
+        assert completed.returncode == 0, completed.stderr
+    assert read_file(tmp_path / "m1.safetensors")["positions"].data.tolist() == [9, 11, 13, 15]
+    with Client(daemon.endpoint) as client:
+        _, info = client.read_memory("c-client-seq")
+    assert info.segments == 2 and info.next_position == 16
+
+
+def write_safetensors(path: Path, header: dict, data: bytes) -> None:
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
+
+
+def test_failure_paths_exit_cleanly(daemon, tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    out = str(tmp_path / "out.safetensors")
+    truncated_data = tmp_path / "truncated_data.safetensors"
+    truncated_data.write_bytes(Path(good).read_bytes()[:300])
+    truncated_header = tmp_path / "truncated_header.safetensors"
+    truncated_header.write_bytes(Path(good).read_bytes()[:20])
+    no_values = tmp_path / "no_values.safetensors"
+    write_safetensors(no_values, {"keys": {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1024]}}, bytes(1024))
+    wrong_size = tmp_path / "wrong_size.safetensors"
+    entry = {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1000]}
+    write_safetensors(wrong_size, {"keys": entry, "values": entry}, bytes(1000))
+    odd_tokens = tmp_path / "odd_tokens.safetensors"
+    entry = {"dtype": "F32", "shape": [2, 2, 5, 8]}
+    write_safetensors(odd_tokens, {"keys": {**entry, "data_offsets": [0, 640]},
+                                   "values": {**entry, "data_offsets": [640, 1280]}}, bytes(1280))
+    nobody = f"ipc://{tmp_path / 'nobody.sock'}"
+
+    situations = [
+        # (arguments, exit status, text on stderr)
+        (["--input", str(tmp_path / "missing.safetensors")], 1, "cannot open"),
+        (["--input", str(truncated_header)], 1, "does not fit"),
+        (["--input", str(truncated_data)], 1, "data_offsets outside the"),
+        (["--input", str(no_values)], 1, "no tensor 'values'"),
+        (["--input", str(wrong_size)], 1, "spans 1000 bytes"),
+        (["--input", good, "--layout", "sideways"], 1, "--layout must be"),
+        (["--input", good, "--model", "no-such-model"], 4, "NOT_FOUND"),
+        (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "INVALID_ARGUMENT"),
+        (["--input", good, "--endpoint", nobody, "--timeout-ms", "200", "--retries", "1"], 3, "2 attempts"),
+        (["--input", good, "--endpoint", "bogus://x"], 1, "cannot connect"),
+    ]
+    for arguments, status, text in situations:
+        endpoint = [] if "--endpoint" in arguments else ["--endpoint", daemon.endpoint]
+        completed = run(tmp_path, *endpoint, "--output", out, *arguments)
+        assert completed.returncode == status, (arguments, completed.stderr)
+        assert text in completed.stderr, (arguments, completed.stderr)
+        assert not Path(out).exists()
