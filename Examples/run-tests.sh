@@ -20,7 +20,7 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || { echo "run-tests.sh: python3 -m venv failed (Debian: apt-get install -y python3-venv)" >&2; exit 1; }
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e "Examples/python[test]"
+"$venv/bin/python" -m pip install --quiet "Examples/python[test]"
 
 make -C Examples/c --no-print-directory
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llama_numpy import KV, REPO_ROOT  # noqa: F401  (REPO_ROOT puts Tools on sys.path)
+from llama_numpy import KV  # first: importing llama_numpy puts the checkout's Tools on sys.path
 from lomad_client import Client
 from Tools.loma_reference.memory_pass import MemoryPass
 from Tools.loma_reference.weights import load_weights

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from testing_support import CASES, GoldenCase, relative_error, to_layout
+from testing_support import CASES, GoldenCase, relative_error
 from lomad_client import InvalidArgument, NotFound, StatusError
 from lomad_client.loma.v1 import status_pb2
 from lomad_client.tensors import BFLOAT16
