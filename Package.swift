@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
         // compute
-        .target(name: "LoMAModel", dependencies: ["COpenBLAS"]),
+        // The packed-weight product kernel (AVX2/FMA picked at run time, portable C otherwise).
+        .target(name: "CLoMAKernels"),
+        .target(name: "LoMAModel", dependencies: ["COpenBLAS", "CLoMAKernels"]),
 
         // storage
         .target(name: "LoMAStore", dependencies: ["CLMDB"]),
@@ -69,6 +71,6 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CLoMAKernels" {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
 }

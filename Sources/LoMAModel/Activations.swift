@@ -22,14 +22,24 @@ enum Softmax {
 /// `silu(gate) * up` for the fused `[gate | up]` rows of the MLP.
 enum SwiGLU {
     static func apply(_ gateUp: UnsafePointer<Float>, rows: Int, width: Int, into output: UnsafeMutablePointer<Float>) {
-        for row in 0..<rows {
-            let gate = gateUp + row * 2 * width
-            let up = gate + width
-            let target = output + row * width
-            for index in 0..<width {
-                let g = gate[index]
-                target[index] = g / (1 + Foundation.exp(-g)) * up[index]
+        let rowsOf = RowPointers(input: gateUp, output: output)
+        // exp dominates: count each element as ~16 multiply-adds of work.
+        Parallel.forEach(rows, minimumChunk: Parallel.minimumChunk(workPerItem: 16 * width)) { range in
+            for row in range {
+                let gate = rowsOf.input + row * 2 * width
+                let up = gate + width
+                let target = rowsOf.output + row * width
+                for index in 0..<width {
+                    let g = gate[index]
+                    target[index] = g / (1 + Foundation.exp(-g)) * up[index]
+                }
             }
         }
     }
+}
+
+/// Input and output of a row-wise loop, handed to worker threads that each own whole rows.
+struct RowPointers: @unchecked Sendable {
+    let input: UnsafePointer<Float>
+    let output: UnsafeMutablePointer<Float>
 }

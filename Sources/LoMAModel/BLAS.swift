@@ -2,14 +2,18 @@ import COpenBLAS
 
 /// The only place that calls into OpenBLAS, so the row-major/transpose conventions are written
 /// once: every weight is stored as Hugging Face does, `[out_features, in_features]`, and every
-/// activation as `[rows, features]`.
+/// activation as `[rows, features]`. The weight products themselves run on the packed kernel
+/// (`Linear`); OpenBLAS serves the small attention products.
 public enum BLAS {
-    /// Sets how many threads OpenBLAS uses for each product (its default is the core count).
+    /// Sets how many threads the engine uses: its own product kernel and row-wise loops, and
+    /// OpenBLAS (whose default is the core count).
     public static func setThreadCount(_ count: Int) {
+        Parallel.requestedThreads.store(max(1, count), ordering: .relaxed)
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// Threads the engine uses for each product.
+    public static var threadCount: Int { Parallel.threadCount }
 
     /// `C[rows, out] = alpha * A[rows, in] * W[out, in]^T + beta * C`, with leading dimensions
     /// (row strides) for A and C so column blocks of wider matrices can be read or written in place.

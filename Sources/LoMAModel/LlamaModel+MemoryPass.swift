@@ -17,6 +17,8 @@ private struct MemoryPassScratch {
     let attention: AlignedStorage
     let gateUp: AlignedStorage
     let activation: AlignedStorage
+    /// The current product's input, repacked for the kernel (sized for the widest input).
+    let packedInput: AlignedStorage
 
     init(rows: Int, configuration c: ModelConfiguration) {
         let queryWidth = c.numAttentionHeads * c.headDim
@@ -26,6 +28,8 @@ private struct MemoryPassScratch {
         attention = AlignedStorage(count: rows * queryWidth)
         gateUp = AlignedStorage(count: rows * 2 * c.intermediateSize)
         activation = AlignedStorage(count: rows * c.intermediateSize)
+        packedInput = AlignedStorage(count: Linear.packedInputCount(
+            rows: rows, inFeatures: max(c.hiddenSize, queryWidth, c.intermediateSize)))
     }
 }
 
@@ -71,7 +75,8 @@ extension LlamaModel {
 
         // q/k/v of the memory tokens, rotated at their positions.
         layer.inputNorm.apply(scratch.hidden.pointer, rows: rows, into: scratch.normalized.pointer)
-        layer.attention.queryKeyValue.apply(scratch.normalized.pointer, rows: rows, into: scratch.queryKeyValue.pointer)
+        layer.attention.queryKeyValue.apply(scratch.normalized.pointer, rows: rows, into: scratch.queryKeyValue.pointer,
+                                            packedInput: scratch.packedInput.pointer)
         let projected = scratch.queryKeyValue.pointer
         rotary.rotate(projected, rows: rows, stride: projectionWidth, heads: (queryWidth + keyValueWidth) / headDim,
                       cos: cosines, sin: sines)
@@ -96,12 +101,14 @@ extension LlamaModel {
                    queries: projected + jobIndex * perSegment * projectionWidth, queryStride: projectionWidth,
                    into: scratch.attention.pointer + jobIndex * perSegment * queryWidth)
         }
-        output.apply(scratch.attention.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true)
+        output.apply(scratch.attention.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true,
+                     packedInput: scratch.packedInput.pointer)
 
         postNorm.apply(scratch.hidden.pointer, rows: rows, into: scratch.normalized.pointer)
-        mlp.gateUp.apply(scratch.normalized.pointer, rows: rows, into: scratch.gateUp.pointer)
+        mlp.gateUp.apply(scratch.normalized.pointer, rows: rows, into: scratch.gateUp.pointer, packedInput: scratch.packedInput.pointer)
         SwiGLU.apply(scratch.gateUp.pointer, rows: rows, width: c.intermediateSize, into: scratch.activation.pointer)
-        mlp.down.apply(scratch.activation.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true)
+        mlp.down.apply(scratch.activation.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true,
+                       packedInput: scratch.packedInput.pointer)
     }
 
     /// Attention of one job's memory queries over `[context, memory so far, segment]` with no
@@ -120,7 +127,6 @@ extension LlamaModel {
         let total = contextTokens + memoryTokens + segmentLength
         let keys = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
         let values = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
-        let scores = AlignedStorage(count: perSegment * total)
 
         for (storage, context, block, memory) in [
             (keys, pass.job.contextKeys, pass.job.keys, pass.output.keys),
@@ -136,19 +142,35 @@ extension LlamaModel {
                          into: storage.pointer, rowsPerHead: total, firstRow: contextTokens + memoryTokens)
         }
 
+        // The query heads sharing a kv head are stacked into one `[group * t, head_dim]` matrix
+        // (row = token * group + head in group: one contiguous copy per token), so each kv head
+        // costs one product for the scores and one for the values instead of one per query head.
         let queryWidth = c.numAttentionHeads * headDim
+        let group = c.queriesPerKeyValueHead
+        let groupWidth = group * headDim
+        let groupRows = group * perSegment
         let scale = 1 / Float(headDim).squareRoot()
-        for head in 0..<c.numAttentionHeads {
-            let keyValueHead = head / c.queriesPerKeyValueHead
+        let groupedQueries = AlignedStorage(count: groupRows * headDim)
+        let groupedOutput = AlignedStorage(count: groupRows * headDim)
+        let scores = AlignedStorage(count: groupRows * total)
+        for keyValueHead in 0..<c.numKeyValueHeads {
+            for token in 0..<perSegment {
+                (groupedQueries.pointer + token * groupWidth).update(
+                    from: queries + token * queryStride + keyValueHead * groupWidth, count: groupWidth)
+            }
             BLAS.multiplyTransposed(
-                queries + head * headDim, rows: perSegment, inner: headDim, lda: queryStride,
+                groupedQueries.pointer, rows: groupRows, inner: headDim, lda: headDim,
                 keys.pointer + keyValueHead * total * headDim, outer: total, ldw: headDim,
                 into: scores.pointer, ldc: total, alpha: scale)
-            Softmax.applyRows(scores.pointer, rows: perSegment, width: total)
+            Softmax.applyRows(scores.pointer, rows: groupRows, width: total)
             BLAS.multiply(
-                scores.pointer, rows: perSegment, inner: total, lda: total,
+                scores.pointer, rows: groupRows, inner: total, lda: total,
                 values.pointer + keyValueHead * total * headDim, cols: headDim, ldb: headDim,
-                into: attention + head * headDim, ldc: queryWidth)
+                into: groupedOutput.pointer, ldc: headDim)
+            for token in 0..<perSegment {
+                (attention + token * queryWidth + keyValueHead * groupWidth).update(
+                    from: groupedOutput.pointer + token * groupWidth, count: groupWidth)
+            }
         }
     }
 }

@@ -6,14 +6,19 @@ public struct RMSNorm: Sendable {
     /// Normalises `rows` rows of `input` into `output` (both `[rows, hidden]`).
     func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let width = weight.count
-        let gain = weight.storage.pointer
-        for row in 0..<rows {
-            let source = input + row * width
-            let target = output + row * width
-            var sumOfSquares: Float = 0
-            for index in 0..<width { sumOfSquares += source[index] * source[index] }
-            let scale = 1 / (sumOfSquares / Float(width) + epsilon).squareRoot()
-            for index in 0..<width { target[index] = source[index] * scale * gain[index] }
+        let weight = weight
+        let epsilon = epsilon
+        let rowsOf = RowPointers(input: input, output: output)
+        Parallel.forEach(rows, minimumChunk: Parallel.minimumChunk(workPerItem: 4 * width)) { range in
+            let gain = weight.storage.pointer
+            for row in range {
+                let source = rowsOf.input + row * width
+                let target = rowsOf.output + row * width
+                var sumOfSquares: Float = 0
+                for index in 0..<width { sumOfSquares += source[index] * source[index] }
+                let scale = 1 / (sumOfSquares / Float(width) + epsilon).squareRoot()
+                for index in 0..<width { target[index] = source[index] * scale * gain[index] }
+            }
         }
     }
 }

@@ -2,30 +2,49 @@ import COpenBLAS
 import Foundation
 import LoMAModel
 
-/// The yardsticks the pass is judged against, measured in the same process.
+/// The yardsticks the pass is judged against, measured in the same process and timed in the
+/// same rounds as the pass.
 enum Baselines {
-    /// OpenBLAS square sgemm rate (the ceiling for a pass made of matrix products).
-    static func sgemmGFLOPs(size: Int, repeat: Int) -> Double {
-        let a = Tensor(shape: [size, size], values: (0..<(size * size)).map { Float($0 % 7) * 0.1 })
-        let b = Tensor(shape: [size, size], values: (0..<(size * size)).map { Float($0 % 5) * 0.1 })
-        let c = Tensor(zeros: [size, size])
-        let n = Int32(size)
-        let seconds = EngineBenchmark.bestSeconds(repeat: `repeat`) {
+    /// OpenBLAS square sgemm (the ceiling for a pass made of matrix products).
+    struct SquareProduct {
+        let size: Int
+        let a: Tensor
+        let b: Tensor
+        let c: Tensor
+
+        init(size: Int) {
+            self.size = size
+            a = Tensor(shape: [size, size], values: (0..<(size * size)).map { Float($0 % 7) * 0.1 })
+            b = Tensor(shape: [size, size], values: (0..<(size * size)).map { Float($0 % 5) * 0.1 })
+            c = Tensor(zeros: [size, size])
+            run()  // warm-up: OpenBLAS sizes its buffers and starts its threads
+        }
+
+        var flops: Double { 2 * pow(Double(size), 3) }
+
+        func run() {
+            let n = Int32(size)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1,
                         a.storage.pointer, n, b.storage.pointer, n, 0, c.storage.pointer, n)
         }
-        return 2 * pow(Double(size), 3) / seconds / 1e9
     }
 
-    /// memcpy bandwidth in GB/s of bytes copied (the rate at which weights can be streamed).
-    static func memcpyGBps(bytes: Int, repeat: Int) -> Double {
-        let source = AlignedStorage(count: bytes / 4)
-        let destination = AlignedStorage(count: bytes / 4)
-        for index in stride(from: 0, to: source.count, by: 1024) { source.pointer[index] = Float(index) }
-        let seconds = EngineBenchmark.bestSeconds(repeat: max(`repeat`, 5)) {
-            memcpy(destination.pointer, source.pointer, bytes)
+    /// memcpy of `bytes` (the rate at which weights can be streamed: weight bytes / this rate
+    /// is the floor for a pass that must read every weight once).
+    struct Copy {
+        let bytes: Int
+        let source: AlignedStorage
+        let destination: AlignedStorage
+
+        init(bytes: Int) {
+            self.bytes = bytes
+            source = AlignedStorage(count: bytes / 4)
+            destination = AlignedStorage(count: bytes / 4)
+            for index in stride(from: 0, to: source.count, by: 1024) { source.pointer[index] = Float(index) }
+            run()  // warm-up: fault in the destination pages
         }
-        return Double(bytes) / seconds / 1e9
+
+        func run() { memcpy(destination.pointer, source.pointer, bytes) }
     }
 }
 
