@@ -10,6 +10,9 @@ let sharedSwiftSettings: [SwiftSetting] = [
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "lomad",
@@ -24,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C shims
@@ -46,7 +52,8 @@ let package = Package(
         .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
 
         // service
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", logging]),
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", logging,
+                                                  coreMetrics, prometheus, tomlKit]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
@@ -67,7 +74,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "ZeroMQ", "LoMATestSupport"]),
     ]
 )
 

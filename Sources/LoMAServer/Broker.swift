@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import LoMAProtocol
 import ZeroMQ
@@ -8,8 +13,9 @@ import ZeroMQ
 /// answers "busy" and keeps stats, so workers only ever see well-formed requests. Compress
 /// requests for the same model are grouped so that one pass serves several.
 final class Broker {
-    private let configuration: DaemonConfiguration
-    private let healthTemplate: Loma_V1_HealthReply
+    private var configuration: DaemonConfiguration
+    private let reloadable: ReloadableConfiguration
+    private var healthTemplate: Loma_V1_HealthReply
     private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
     private let logger: Logger
     private let frontend: ZMQSocket
@@ -19,32 +25,34 @@ final class Broker {
     private(set) var boundEndpoints: [String] = []
 
     private var idleWorkers: [[UInt8]] = []
+    /// When each request a worker holds reached the broker, in the order the worker answers them.
+    private var arrivalsByWorker: [[UInt8]: [ContinuousClock.Instant]] = [:]
     private var busyWorkers = 0
     private var pending = PendingQueue()
     private var stats = BrokerStats()
     private var drainStartedAt: ContinuousClock.Instant?
+    private var watchdog: BrokerWatchdog?
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
-    init(context: ZMQContext, configuration: DaemonConfiguration, endpoints: BrokerEndpoints,
+    init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
          models: [Loma_V1_ModelInfo], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats?,
-         logger: Logger) throws {
+         notifier: ServiceNotifier, logger: Logger) throws {
+        let configuration = reloadable.current
         self.configuration = configuration
+        self.reloadable = reloadable
         self.storeStatistics = storeStatistics
         self.logger = logger
+        watchdog = BrokerWatchdog(notifier: notifier)
         var health = Loma_V1_HealthReply()
         health.version = DaemonVersion.current
         health.protocolVersion = ProtocolVersion.current
-        health.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
-        health.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
-        health.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
-        health.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
-        health.limits.workers = UInt32(clamping: configuration.workers)
         health.models = models
         healthTemplate = health
 
         frontend = try ZMQSocket(context: context, type: .router)
         backend = try ZMQSocket(context: context, type: .router)
         control = try ZMQSocket(context: context, type: .pull)
+        describeLimitsInHealth()
         do {
             try frontend.setRouterMandatory(true)
             try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
@@ -68,6 +76,15 @@ final class Broker {
         }
     }
 
+    /// The limits a health reply reports: the ones in force now.
+    private func describeLimitsInHealth() {
+        healthTemplate.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
+        healthTemplate.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
+        healthTemplate.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
+        healthTemplate.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
+        healthTemplate.limits.workers = UInt32(clamping: configuration.workers)
+    }
+
     func close() {
         frontend.close()
         backend.close()
@@ -82,22 +99,40 @@ final class Broker {
             PollItem(socket: backend, events: .readable),
             PollItem(socket: frontend, events: .readable),
         ]
+        let startedAt = ContinuousClock.now
         while !isDone {
+            watchdog?.pingIfDue()
+            stallForTestIfAsked(startedAt: startedAt)
             let ready = try ZMQPoller.poll(items, timeout: pollTimeout)
             if ready[0].contains(.readable) { try handleControl() }
             if ready[1].contains(.readable) { try handleBackend() }
             if ready[2].contains(.readable) { try handleFrontend() }
             dispatchPending()
             abandonPendingIfDrainTimedOut()
+            stats.recordLoad(queueDepth: pending.count, busyWorkers: busyWorkers)
         }
         logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])
     }
 
-    /// Forever when idle; until the oldest batch may go, or a drain deadline check, otherwise.
+    /// Until the next watchdog ping, the oldest batch may go, or a drain deadline check;
+    /// forever when idle and unwatched.
     private var pollTimeout: Duration? {
-        if drainStartedAt != nil { return .milliseconds(50) }
-        guard !idleWorkers.isEmpty, let oldest = pending.oldestBatchableArrival else { return nil }
-        return max(.zero, oldest + configuration.batchWindow - .now)
+        let now = ContinuousClock.now
+        var deadlines: [ContinuousClock.Instant] = []
+        if let watchdog { deadlines.append(watchdog.nextPing) }
+        if drainStartedAt != nil { deadlines.append(now + .milliseconds(50)) }
+        if !idleWorkers.isEmpty, let oldest = pending.oldestBatchableArrival {
+            deadlines.append(oldest + configuration.batchWindow)
+        }
+        return deadlines.min().map { max(.zero, $0 - now) }
+    }
+
+    /// The `LOMAD_TEST_STALL_BROKER_AFTER` hook: blocks this thread for good, as a broker stuck
+    /// in a bad call would, so the watchdog test sees the pings stop. Off unless configured.
+    private func stallForTestIfAsked(startedAt: ContinuousClock.Instant) {
+        guard let after = configuration.stallBrokerAfter, ContinuousClock.now - startedAt >= after else { return }
+        logger.warning("test hook: stalling the broker loop", metadata: ["hook": "LOMAD_TEST_STALL_BROKER_AFTER"])
+        while true { sleep(3600) }
     }
 
     private var isDone: Bool {
@@ -109,7 +144,33 @@ final class Broker {
     // MARK: control
 
     private func handleControl() throws {
-        guard try control.receiveMessage() != nil, drainStartedAt == nil else { return }
+        guard let frames = try control.receiveMessage(), let first = frames.first else { return }
+        switch BrokerControl(rawValue: String(decoding: first.bytes, as: UTF8.self)) {
+        case .reload:
+            applyReload()
+        case .stop, nil:
+            startDraining()
+        }
+    }
+
+    private func applyReload() {
+        configuration = reloadable.current
+        describeLimitsInHealth()
+        do {
+            // New connections get the new hard limit; connected clients keep theirs until they reconnect.
+            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
+        } catch {
+            logger.error("could not apply the new frame size limit to new connections", metadata: ["error": "\(error)"])
+        }
+        logger.info("broker settings reloaded", metadata: [
+            "max_frame_bytes": "\(configuration.limits.maxFrameBytes)", "max_frames": "\(configuration.limits.maxFrames)",
+            "queue_depth": "\(configuration.queueDepth)", "max_batch": "\(configuration.maxBatchRequests)",
+            "batch_window": "\(configuration.batchWindow)", "drain_timeout": "\(configuration.drainTimeout)",
+        ])
+    }
+
+    private func startDraining() {
+        guard drainStartedAt == nil else { return }
         drainStartedAt = .now
         logger.info("shutting down: answering accepted requests", metadata: [
             "pending": "\(pending.count)", "busy_workers": "\(busyWorkers)",
@@ -119,7 +180,7 @@ final class Broker {
     private func abandonPendingIfDrainTimedOut() {
         guard let drainStartedAt, ContinuousClock.now - drainStartedAt > configuration.drainTimeout else { return }
         for request in pending.removeAll() {
-            reply(to: request.route, operation: request.operation, requestID: request.requestID,
+            reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
                   error: .unavailable("lomad is shutting down and this request did not reach a worker in time"))
         }
     }
@@ -139,7 +200,9 @@ final class Broker {
             idleWorkers.append(worker)
         case .reply:
             let operation = Operation(rawValue: header.operation) ?? .unknown
-            stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal)
+            let arrival = arrivalsByWorker[worker]?.first ?? .now
+            if arrivalsByWorker[worker]?.isEmpty == false { arrivalsByWorker[worker]?.removeFirst() }
+            stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal, arrival: arrival)
             if frames.count > Int(header.count) {
                 deliver(frames)
             } else {
@@ -178,13 +241,14 @@ final class Broker {
         }
         do {
             try backend.send(message)
+            arrivalsByWorker[worker, default: []] += batch.map(\.arrival)
             busyWorkers += 1
             if batch.first?.batchKey != nil { stats.recordBatch(size: batch.count) }
         } catch {
             // A worker only disappears when the context terminates.
             logger.error("could not hand requests to a worker", metadata: ["error": "\(error)"])
             for request in batch {
-                reply(to: request.route, operation: request.operation, requestID: request.requestID,
+                reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
                       error: .unavailable("lomad could not hand the request to a worker"))
             }
         }
@@ -194,6 +258,7 @@ final class Broker {
 
     private func handleFrontend() throws {
         guard var frames = try frontend.receiveMessage(), !frames.isEmpty else { return }
+        let arrival = ContinuousClock.now
         // DEALER clients put their application frames right after the identity; REQ clients (and
         // DEALERs that mimic them) put an empty delimiter first, which must be echoed back.
         let routeCount = frames.count >= 3 && frames[1].count == 0 ? 2 : 1
@@ -204,7 +269,7 @@ final class Broker {
         do {
             request = try DecodedMessage(frames: frames, limits: configuration.limits)
         } catch {
-            reply(to: route, operation: .unknown, requestID: 0, error: error as? StatusError ?? .invalidArgument("\(error)"))
+            reply(to: route, operation: .unknown, requestID: 0, arrival: arrival, error: error as? StatusError ?? .invalidArgument("\(error)"))
             return
         }
         let operation = Operation(request.envelope.operation)
@@ -215,18 +280,18 @@ final class Broker {
         case .health:
             var health = healthTemplate
             health.uptimeSeconds = stats.uptimeSeconds
-            reply(to: route, operation: operation, requestID: requestID, result: .health(health))
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, result: .health(health))
             return
         case .stats:
             var snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
             if let store = storeStatistics() { snapshot.store = store }
-            reply(to: route, operation: operation, requestID: requestID, result: .stats(snapshot))
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, result: .stats(snapshot))
             return
         case nil:
             let error: StatusError = request.envelope.unknownFields.data.isEmpty
                 ? .invalidArgument("the request envelope names no operation")
                 : .unimplemented("the request names an operation this lomad (protocol \(ProtocolVersion.current)) does not know")
-            reply(to: route, operation: operation, requestID: requestID, error: error)
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: error)
             return
         case .compress(let compress):
             // Requests on a sequence read and extend stored memory; they go alone so that each
@@ -237,31 +302,33 @@ final class Broker {
         }
 
         if drainStartedAt != nil {
-            reply(to: route, operation: operation, requestID: requestID,
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival,
                   error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
         } else if pending.count < configuration.queueDepth + idleWorkers.count {
             pending.append(PendingRequest(route: route, frames: frames, operation: operation, requestID: requestID,
-                                          batchKey: batchKey, arrival: .now))
+                                          batchKey: batchKey, arrival: arrival))
         } else {
-            reply(to: route, operation: operation, requestID: requestID, error: .resourceExhausted(
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: .resourceExhausted(
                 "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))
         }
     }
 
-    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, error: StatusError) {
+    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, arrival: ContinuousClock.Instant,
+                       error: StatusError) {
         var envelope = Loma_V1_Reply()
         envelope.requestID = requestID
         envelope.status = error.status
-        stats.record(operation, error.code)
+        stats.record(operation, error.code, arrival: arrival)
         send(route: route, envelope: envelope)
     }
 
-    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, result: Loma_V1_Reply.OneOf_Result) {
+    private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, arrival: ContinuousClock.Instant,
+                       result: Loma_V1_Reply.OneOf_Result) {
         var envelope = Loma_V1_Reply()
         envelope.requestID = requestID
         envelope.status.code = .ok
         envelope.result = result
-        stats.record(operation, .ok)
+        stats.record(operation, .ok, arrival: arrival)
         send(route: route, envelope: envelope)
     }
 

@@ -1,7 +1,10 @@
+import CoreMetrics
 import LoMAProtocol
 
 /// Counters the broker keeps. Only the broker thread touches them, so they need no locks; the
-/// stats operation, answered by the broker itself, reads them directly.
+/// stats operation, answered by the broker itself, reads them directly. Each figure is also
+/// reported through swift-metrics (Prometheus when `metrics.listen` is set, nothing otherwise),
+/// so the stats operation and the metrics endpoint count the same events in one place.
 struct BrokerStats {
     /// Requests finished, by operation and status code.
     private var outcomes: [Operation: [Loma_V1_StatusCode: UInt64]] = [:]
@@ -9,17 +12,40 @@ struct BrokerStats {
     /// Compress passes by how many requests each served.
     private var batchSizes: [Int: UInt64] = [:]
     let startedAt = ContinuousClock.now
+    private var requestCounters: [Operation: [Loma_V1_StatusCode: Counter]] = [:]
+    private var latencyTimers: [Operation: Timer] = [:]
+    private let batchSizeRecorder = Recorder(label: MetricName.batchSize, aggregate: true)
+    private let undeliverableCounter = Counter(label: MetricName.undeliverable)
+    private let queueDepthGauge = Gauge(label: MetricName.queueDepth)
+    private let busyWorkersGauge = Gauge(label: MetricName.busyWorkers)
 
-    mutating func record(_ operation: Operation, _ code: Loma_V1_StatusCode) {
+    /// A request answered, with the time since it reached the broker.
+    mutating func record(_ operation: Operation, _ code: Loma_V1_StatusCode, arrival: ContinuousClock.Instant) {
         outcomes[operation, default: [:]][code, default: 0] += 1
+        let counter = requestCounters[operation]?[code] ?? Counter(label: MetricName.requests, dimensions: [
+            ("operation", operation.description), ("status", code.name),
+        ])
+        requestCounters[operation, default: [:]][code] = counter
+        counter.increment()
+        let timer = latencyTimers[operation] ?? Timer(label: MetricName.requestDuration, dimensions: [("operation", operation.description)])
+        latencyTimers[operation] = timer
+        timer.recordInterval(since: arrival)
     }
 
     mutating func recordBatch(size: Int) {
         batchSizes[size, default: 0] += 1
+        batchSizeRecorder.record(size)
     }
 
     mutating func recordUndeliverable() {
         undeliverableReplies += 1
+        undeliverableCounter.increment()
+    }
+
+    /// The broker's load, sampled once per pass of its loop.
+    func recordLoad(queueDepth: Int, busyWorkers: Int) {
+        queueDepthGauge.record(queueDepth)
+        busyWorkersGauge.record(busyWorkers)
     }
 
     var uptimeSeconds: Double {
@@ -53,5 +79,12 @@ struct BrokerStats {
             return entry
         }
         return reply
+    }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

@@ -7,7 +7,10 @@ import ZeroMQ
 /// context. `run` blocks the calling thread for the daemon's whole life, so an executable's main
 /// thread simply calls it; `requestShutdown` may be called from any thread (a signal watcher).
 public final class Daemon: Sendable {
+    /// The configuration the daemon started with; `reload` changes what may change live.
     public let configuration: DaemonConfiguration
+    private let reloadable: ReloadableConfiguration
+    private let notifier: ServiceNotifier
     private let handler: any RequestHandler
     private let models: [Loma_V1_ModelInfo]
     private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
@@ -15,11 +18,27 @@ public final class Daemon: Sendable {
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
 
-    /// - Parameter storeStatistics: the store's figures for the stats operation, read by the
-    ///   broker thread when a client asks.
+    /// - Parameters:
+    ///   - storeStatistics: the store's figures for the stats operation, read by the broker
+    ///     thread when a client asks.
+    ///   - notifier: tells systemd when the daemon is ready and stopping, and feeds its watchdog
+    ///     from the broker loop.
     public init(configuration: DaemonConfiguration, handler: any RequestHandler,
                 models: [Loma_V1_ModelInfo] = [], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats? = { nil },
-                logger: Logger) throws {
+                notifier: ServiceNotifier = .disabled, logger: Logger) throws {
+        try Self.validate(configuration)
+        self.configuration = configuration
+        self.reloadable = ReloadableConfiguration(configuration)
+        self.notifier = notifier
+        self.handler = handler
+        self.models = models
+        self.storeStatistics = storeStatistics
+        self.logger = logger
+        self.context = try ZMQContext(ioThreads: 1)
+    }
+
+    /// The checks both start-up and reload make, so a reload cannot bring in what start-up refuses.
+    private static func validate(_ configuration: DaemonConfiguration) throws {
         guard configuration.workers > 0 else { throw DaemonError("workers must be at least 1, not \(configuration.workers)") }
         guard configuration.queueDepth >= 0 else { throw DaemonError("queue depth must not be negative") }
         // The backend's part headers count frames in one byte.
@@ -30,17 +49,12 @@ public final class Daemon: Sendable {
             throw DaemonError("max batch requests must be between 1 and 255")
         }
         guard !configuration.endpoints.isEmpty else { throw DaemonError("no endpoint to serve on") }
-        self.configuration = configuration
-        self.handler = handler
-        self.models = models
-        self.storeStatistics = storeStatistics
-        self.logger = logger
-        self.context = try ZMQContext(ioThreads: 1)
     }
 
-    /// Binds every endpoint, starts the workers, calls `onReady` with the bound endpoints (tcp
-    /// ports resolved), and serves until `requestShutdown`. Accepted requests are answered
-    /// before it returns, and ipc socket files are removed.
+    /// Binds every endpoint, gives ipc socket files their configured mode and group, starts the
+    /// workers, tells systemd `READY=1`, calls `onReady` with the bound endpoints (tcp ports
+    /// resolved), and serves until `requestShutdown`. Accepted requests are answered before it
+    /// returns, and ipc socket files are removed.
     /// - Throws: `DaemonError` or `ZMQError` when an endpoint cannot be bound.
     public func run(onReady: @Sendable ([String]) -> Void = { _ in }) throws {
         let ipcPaths = configuration.endpoints.compactMap(\.ipcPath)
@@ -48,12 +62,13 @@ public final class Daemon: Sendable {
 
         let started = Handoff<Result<[String], any Error>>()
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
-        let storeStatistics = storeStatistics
+        let storeStatistics = storeStatistics, reloadable = reloadable, notifier = notifier
         let brokerThread = JoinableThread(name: "lomad-broker") {
             let broker: Broker
             do {
-                broker = try Broker(context: context, configuration: configuration, endpoints: endpoints,
-                                    models: models, storeStatistics: storeStatistics, logger: logger)
+                broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
+                                    models: models, storeStatistics: storeStatistics, notifier: notifier, logger: logger)
+                for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }
             } catch {
                 started.put(.failure(error))
                 return
@@ -74,11 +89,14 @@ public final class Daemon: Sendable {
         case .failure(let error):
             brokerThread.join()
             context.terminate()
+            for path in ipcPaths { IPCSocketFile.remove(path) }
             throw error
         }
 
         let workers = (0..<configuration.workers).map { index in
-            let worker = Worker(context: context, endpoints: endpoints, limits: configuration.limits,
+            // The broker applies the (reloadable) limits before a request reaches a worker; workers
+            // decode with the widest ones so a raised limit never makes them refuse what it accepted.
+            let worker = Worker(context: context, endpoints: endpoints, limits: .widest,
                                 handler: handler, logger: logger)
             return JoinableThread(name: "lomad-worker-\(index)") { worker.run() }
         }
@@ -86,6 +104,7 @@ public final class Daemon: Sendable {
             "endpoints": "\(bound.joined(separator: " "))", "workers": "\(configuration.workers)",
             "version": "\(DaemonVersion.current)",
         ])
+        notifier.ready(status: "serving on \(bound.joined(separator: " "))")
         onReady(bound)
 
         brokerThread.join()
@@ -99,12 +118,30 @@ public final class Daemon: Sendable {
     /// Asks the broker to stop taking requests, answer the accepted ones and return from `run`.
     /// Safe from any thread, any number of times.
     public func requestShutdown() {
+        notifier.stopping()
+        sendControl(.stop)
+    }
+
+    /// Applies what may change while clients stay connected (limits, queue depth, batching,
+    /// drain timeout); the rest of `configuration` is ignored. Safe from any thread.
+    /// - Throws: `DaemonError` naming the setting when the new configuration is invalid; the
+    ///   running one is then kept.
+    public func reload(_ configuration: DaemonConfiguration) throws {
+        try Self.validate(configuration)
+        reloadable.update(configuration)
+        sendControl(.reload)
+    }
+
+    /// The configuration in force now, reloads included.
+    public var currentConfiguration: DaemonConfiguration { reloadable.current }
+
+    private func sendControl(_ message: BrokerControl) {
         do {
             let socket = try ZMQSocket(context: context, type: .push)
             defer { socket.close() }
             try socket.setLinger(100)
             try socket.connect(endpoints.control)
-            try socket.send(ZMQFrame(bytes: [UInt8]("stop".utf8)), dontWait: true)
+            try socket.send(ZMQFrame(bytes: [UInt8](message.rawValue.utf8)), dontWait: true)
         } catch {
             // The context is already terminated: the daemon has stopped.
         }

@@ -20,6 +20,13 @@ public struct DaemonConfiguration: Sendable {
     public var batchWindow: Duration
     /// Most compress requests one pass serves.
     public var maxBatchRequests: Int
+    /// Permission bits and group given to every `ipc://` socket file before the daemon reports
+    /// ready, so that exactly the members of a clients' group can connect.
+    public var socketPermissions: SocketPermissions
+    /// Test hook (never set in production): the broker loop blocks for good once it has run this
+    /// long, so a test can watch the systemd watchdog pings stop. Set only through
+    /// `LOMAD_TEST_STALL_BROKER_AFTER`.
+    public var stallBrokerAfter: Duration?
 
     public init(
         endpoints: [Endpoint] = [Endpoint.defaultIPC],
@@ -29,7 +36,9 @@ public struct DaemonConfiguration: Sendable {
         drainTimeout: Duration = .seconds(10),
         sendHighWaterMark: Int32 = 1000,
         batchWindow: Duration = .milliseconds(2),
-        maxBatchRequests: Int = 16
+        maxBatchRequests: Int = 16,
+        socketPermissions: SocketPermissions = SocketPermissions(),
+        stallBrokerAfter: Duration? = nil
     ) {
         self.endpoints = endpoints
         self.workers = workers
@@ -39,5 +48,26 @@ public struct DaemonConfiguration: Sendable {
         self.sendHighWaterMark = sendHighWaterMark
         self.batchWindow = batchWindow
         self.maxBatchRequests = maxBatchRequests
+        self.socketPermissions = socketPermissions
+        self.stallBrokerAfter = stallBrokerAfter
     }
+
+    /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,
+    /// queue depth, batching and the drain timeout. Endpoints, workers and socket permissions
+    /// stay as they were bound.
+    public func reloading(_ new: DaemonConfiguration) -> DaemonConfiguration {
+        var result = self
+        result.limits = new.limits
+        result.queueDepth = new.queueDepth
+        result.drainTimeout = new.drainTimeout
+        result.batchWindow = new.batchWindow
+        result.maxBatchRequests = new.maxBatchRequests
+        return result
+    }
+}
+
+extension ProtocolLimits {
+    /// Limits that refuse nothing the backend can carry: for the workers, which only ever see
+    /// messages the broker has already held to the configured limits.
+    static let widest = ProtocolLimits(maxFrameBytes: Int.max, maxFrames: 255)
 }

@@ -49,19 +49,8 @@ enum IPCSocketFile {
         #endif
         guard fd >= 0 else { return .unknown(errno) }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { return .unknown(ENAMETOOLONG) }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        guard let address = UnixSocketAddress(path: path) else { return .unknown(ENAMETOOLONG) }
+        let result = address.withSockaddr { connect(fd, $0, $1) }
         if result == 0 { return .live }
         switch errno {
         case ECONNREFUSED, ENOENT: return .stale

@@ -7,10 +7,17 @@ public struct CommandRun: Sendable {
     public let stderr: String
 
     /// Runs `<build dir>/name arguments` and waits for it.
-    public static func run(_ name: String, _ arguments: [String]) throws -> CommandRun {
+    /// - Parameter environment: variables added to (or replacing) the test's own.
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
+        try run(executable: DaemonProcess.executable(name), arguments, environment: environment)
+    }
+
+    /// Runs any program (a system tool such as `systemd-analyze`, through `/usr/bin/env`) and waits for it.
+    public static func run(executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         let process = Process()
-        process.executableURL = DaemonProcess.executable(name)
+        process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let scratch = try TemporaryDirectory("run")
         defer { scratch.remove() }
         // Files, not pipes, so a chatty child can never block on a full pipe while we wait.

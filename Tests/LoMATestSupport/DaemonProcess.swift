@@ -70,8 +70,8 @@ public final class DaemonProcess: @unchecked Sendable {
     private func waitUntilServing(timeout: Duration) throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let line = log.split(separator: "\n").first(where: { $0.contains(" serving") && $0.contains("endpoints=") }) {
-                endpoints = Self.parseEndpoints(String(line))
+            if let serving = ServiceLogLine.lines(of: log).first(where: { $0["msg"] == "serving" }) {
+                endpoints = serving["endpoints"]?.split(separator: " ").map(String.init) ?? []
                 return
             }
             if !process.isRunning {
@@ -80,12 +80,6 @@ public final class DaemonProcess: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         throw DaemonProcessError.notReady(log: log)
-    }
-
-    /// Reads `endpoints=a b c` out of the "serving" log line.
-    private static func parseEndpoints(_ line: String) -> [String] {
-        guard let start = line.range(of: "endpoints=") else { return [] }
-        return line[start.upperBound...].split(separator: " ").prefix { $0.contains("://") }.map(String.init)
     }
 }
 

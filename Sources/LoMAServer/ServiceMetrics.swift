@@ -1,0 +1,104 @@
+import CoreMetrics
+import Foundation
+import Logging
+import LoMAStore
+import Prometheus
+import Synchronization
+
+/// The daemon's Prometheus metrics: swift-metrics as the API the broker records through, a
+/// Prometheus registry behind it, and the HTTP endpoint that serves it. Off unless
+/// `metrics.listen` is configured; then the broker's counters (`BrokerStats`) also feed it.
+///
+/// Exposed: `lomad_requests_total{operation,status}`, `lomad_request_duration_seconds{operation}`
+/// (histogram, arrival at the broker to reply), `lomad_batch_size` (histogram),
+/// `lomad_queue_depth`, `lomad_busy_workers`, `lomad_undeliverable_replies_total`,
+/// `lomad_store_bytes{tier}`, `lomad_store_entries{tier}`, `lomad_store_sequences`,
+/// `lomad_store_prefix_entries`, `lomad_store_evictions_total`, `lomad_store_reads_total{result}`,
+/// `lomad_model_load_seconds{model}`.
+public final class ServiceMetrics: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let endpoint = Mutex<MetricsEndpoint?>(nil)
+    /// Last store counters seen, so the store's running totals become counter increments.
+    private let lastStoreCounters = Mutex<[String: Int]>([:])
+
+    /// Request latencies from a fraction of a millisecond (health, stats) to seconds (large passes).
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+    static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 255]
+
+    private init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    /// Makes swift-metrics report into a new Prometheus registry. Once per process.
+    public static func bootstrap() -> ServiceMetrics {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[MetricName.requestDuration] = latencyBuckets
+        factory.valueHistogramBuckets[MetricName.batchSize] = batchSizeBuckets
+        MetricsSystem.bootstrap(factory)
+        return ServiceMetrics(registry: registry)
+    }
+
+    public func recordModelLoad(name: String, duration: Duration) {
+        Gauge(label: "lomad_model_load_seconds", dimensions: [("model", name)]).record(duration.seconds)
+    }
+
+    /// Starts the HTTP endpoint. The store's figures are read on each scrape.
+    public func serve(on address: ListenAddress, storeStatistics: @escaping @Sendable () -> StoreStatistics,
+                      logger: Logger) throws {
+        let started = try MetricsEndpoint(address: address, logger: logger) { [self] in
+            record(storeStatistics())
+            return registry.emitToBuffer()
+        }
+        endpoint.withLock { $0 = started }
+        logger.info("metrics listening", metadata: ["address": "\(started.address)", "path": "/metrics"])
+    }
+
+    public func stop() {
+        endpoint.withLock { $0.take() }?.stop()
+    }
+
+    private func record(_ store: StoreStatistics) {
+        Gauge(label: "lomad_store_bytes", dimensions: [("tier", "ram")]).record(store.ramBytes)
+        Gauge(label: "lomad_store_bytes", dimensions: [("tier", "disk")]).record(store.durableSegmentBytes)
+        Gauge(label: "lomad_store_entries", dimensions: [("tier", "ram")]).record(store.ramSegments)
+        Gauge(label: "lomad_store_entries", dimensions: [("tier", "disk")]).record(store.durableSegments)
+        Gauge(label: "lomad_store_ram_budget_bytes").record(store.ramBudgetBytes)
+        Gauge(label: "lomad_store_sequences").record(store.sequences)
+        Gauge(label: "lomad_store_prefix_entries").record(store.prefixEntries)
+        let totals: [(label: String, dimensions: [(String, String)], value: Int)] = [
+            ("lomad_store_evictions_total", [], store.ramEvictions),
+            ("lomad_store_reads_total", [("result", "ram_hit")], store.ramHits),
+            ("lomad_store_reads_total", [("result", "ram_miss")], store.ramMisses),
+            ("lomad_store_expired_total", [], store.expiredPurged),
+        ]
+        lastStoreCounters.withLock { last in
+            for total in totals {
+                let key = total.label + total.dimensions.map { "\($0.0)=\($0.1)" }.joined()
+                let increase = total.value - last[key, default: 0]
+                if increase > 0 { Counter(label: total.label, dimensions: total.dimensions).increment(by: increase) }
+                last[key] = total.value
+            }
+        }
+    }
+}
+
+/// Names shared by the recording side (`BrokerStats`) and the bucket configuration.
+enum MetricName {
+    static let requests = "lomad_requests_total"
+    static let requestDuration = "lomad_request_duration_seconds"
+    static let batchSize = "lomad_batch_size"
+    static let queueDepth = "lomad_queue_depth"
+    static let busyWorkers = "lomad_busy_workers"
+    static let undeliverable = "lomad_undeliverable_replies_total"
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}

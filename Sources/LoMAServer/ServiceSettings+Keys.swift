@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import LoMAProtocol
+
+extension ServiceSettings {
+    /// Every key, in the order `--print-config` writes them.
+    public static let keys: [SettingKey] = [
+        .strings("endpoints", \.endpoints, "Where clients connect: ipc://PATH or tcp://HOST:PORT (port * picks a free one). Empty: $RUNTIME_DIRECTORY/lomad.sock under systemd, else $XDG_RUNTIME_DIR/lomad.sock.",
+                 check: { text throws(SettingProblem) in
+                     do { _ = try Endpoint(text) } catch { throw SettingProblem("\(error)") }
+                 }),
+        .strings("models", \.models, "Models to serve, NAME=DIR or DIR (named after the folder). Empty: the shipped loma-tiny.",
+                 check: { text throws(SettingProblem) in
+                     do { _ = try ModelRegistry.Specification(parsing: text) } catch { throw SettingProblem("\(error)") }
+                 }),
+        .choice("store.mode", \.storeMode, "\"memory\" (RAM only) or \"durable\" (LMDB on disk: a write is acknowledged once committed, and a restart restores it)."),
+        .string("store.directory", \.storeDirectory, "Durable store directory. Empty: $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/lomad, else ~/.local/state/lomad.",
+                parse: { $0 }, format: { $0 }),
+        .integer("store.ram_budget_bytes", \.storeRAMBudgetBytes, minimum: 1, "Bytes of memory KV the store keeps in RAM (memory mode: all it may hold; durable: its cache)."),
+        .integer("store.map_size_bytes", \.storeMapSizeBytes, minimum: 1, "Most bytes the durable store may hold on disk (the LMDB map size)."),
+        .choice("store.quantization", \.storeQuantization, "\"none\", or \"int8\": memory KV stored as int8 with a scale per channel (a quarter of the bytes, ~0.5% relative error)."),
+        .number("batching.window_ms", \.batchWindowMilliseconds, minimum: 0, reloadable: true, "Milliseconds a compress request may wait for others for its model to share one pass (0: never)."),
+        .integer("batching.max_requests", \.batchMaxRequests, minimum: 1, maximum: 255, reloadable: true, "Most compress requests one pass serves."),
+        .integer("limits.max_frame_bytes", \.maxFrameBytes, minimum: 1, maximum: Int.max / 4, reloadable: true, "Largest tensor frame accepted, in bytes."),
+        .integer("limits.max_frames", \.maxFrames, minimum: 1, maximum: 255, reloadable: true, "Most frames in one message, envelope included."),
+        .integer("limits.queue_depth", \.queueDepth, minimum: 0, reloadable: true, "Requests that may wait for a worker before new ones are refused as busy."),
+        .number("limits.drain_timeout_seconds", \.drainTimeoutSeconds, minimum: 0, reloadable: true, "Seconds to keep answering accepted requests after SIGTERM."),
+        .integer("threads.workers", \.workers, minimum: 1, maximum: 1024, "Compute worker threads."),
+        .integer("threads.blas", \.blasThreads, minimum: 0, maximum: 1024, "Threads the engine uses for each product, its own kernel and OpenBLAS (0: one per core)."),
+        .string("socket.mode", \.socketMode, "Permission bits of ipc socket files, in octal; connecting needs write permission.",
+                parse: { text throws(SettingProblem) in
+                    guard (3...4).contains(text.count), let mode = UInt16(text, radix: 8), mode <= 0o777 else {
+                        throw SettingProblem("expected octal permission bits such as \"0660\"")
+                    }
+                    return mode
+                }, format: { "0" + String($0, radix: 8) }),
+        .string("socket.group", \.socketGroup, "Group owning ipc socket files: the clients allowed to connect. Empty: the daemon's own group.",
+                parse: { $0 }, format: { $0 }),
+        .string("metrics.listen", \.metricsListen, "HOST:PORT of the Prometheus endpoint (GET /metrics), e.g. \"127.0.0.1:9464\". Empty: off.",
+                parse: { text throws(SettingProblem) in
+                    if !text.isEmpty { _ = try ListenAddress(parsing: text) }
+                    return text
+                }, format: { $0 }),
+        .string("log.level", \.logLevel, reloadable: true, "trace, debug, info, notice, warning, error or critical.",
+                parse: { text throws(SettingProblem) in
+                    guard let level = Logger.Level(rawValue: text) else {
+                        throw SettingProblem("expected one of trace, debug, info, notice, warning, error, critical")
+                    }
+                    return level
+                }, format: \.rawValue),
+    ]
+
+    public static func key(named name: String) -> SettingKey? {
+        keys.first { $0.name == name }
+    }
+}

@@ -1,0 +1,65 @@
+import Logging
+import LoMAProtocol
+
+/// Every setting of `lomad serve`, with the defaults an operator gets without configuration.
+/// Settings come from one TOML file, then command-line flags, then `LOMAD_*` environment
+/// variables, each overriding the one before (`ServiceSettings.resolve`); the names are the
+/// file's dotted keys (`limits.queue_depth`), listed once in `ServiceSettings.keys`.
+public struct ServiceSettings: Sendable, Equatable {
+    /// `ipc://PATH` or `tcp://HOST:PORT`; empty means the default socket.
+    public var endpoints: [String] = []
+    /// `NAME=DIR` or `DIR`; empty means the shipped model.
+    public var models: [String] = []
+    public var storeMode: StoreMode = .memory
+    /// Empty means `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/lomad`, else `~/.local/state/lomad`.
+    public var storeDirectory = ""
+    public var storeRAMBudgetBytes = 1 << 30
+    public var storeMapSizeBytes = 64 << 30
+    public var storeQuantization: StoreQuantization = .none
+    public var batchWindowMilliseconds = 2.0
+    public var batchMaxRequests = 16
+    public var maxFrameBytes = ProtocolLimits().maxFrameBytes
+    public var maxFrames = ProtocolLimits().maxFrames
+    public var queueDepth = 64
+    public var drainTimeoutSeconds = 10.0
+    public var workers = 2
+    /// Zero means one per core (OpenBLAS's own choice).
+    public var blasThreads = 0
+    public var socketMode: UInt16 = 0o660
+    /// Empty keeps the daemon's own group.
+    public var socketGroup = ""
+    /// `HOST:PORT` of the Prometheus endpoint; empty turns metrics off.
+    public var metricsListen = ""
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    public enum StoreMode: String, Sendable, CaseIterable {
+        case memory, durable
+    }
+
+    public enum StoreQuantization: String, Sendable, CaseIterable {
+        case none, int8
+    }
+}
+
+extension ServiceSettings {
+    /// What the broker and workers run with. Endpoints were checked when they were set.
+    /// - Parameter defaultEndpoint: served when no endpoint is configured.
+    public func daemonConfiguration(defaultEndpoint: Endpoint) throws -> DaemonConfiguration {
+        DaemonConfiguration(
+            endpoints: try endpoints.isEmpty ? [defaultEndpoint] : endpoints.map { try Endpoint($0) },
+            workers: workers,
+            queueDepth: queueDepth,
+            limits: ProtocolLimits(maxFrameBytes: maxFrameBytes, maxFrames: maxFrames),
+            drainTimeout: .milliseconds(Int64((drainTimeoutSeconds * 1000).rounded())),
+            batchWindow: .microseconds(Int64((batchWindowMilliseconds * 1000).rounded())),
+            maxBatchRequests: batchMaxRequests,
+            socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
+    }
+
+    /// The keys whose values differ between two settings, in `keys` order.
+    public func changedKeys(comparedTo other: ServiceSettings) -> [SettingKey] {
+        Self.keys.filter { $0.read(self) != $0.read(other) }
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import Logging
+import LoMAModel
+import LoMAProtocol
+import LoMAServer
+import LoMAStore
+import Synchronization
+
+/// One run of `lomad serve`: loads the models and the store, serves, reloads on SIGHUP and stops
+/// on SIGTERM, telling systemd each step (`STATUS=`, `READY=1`, `RELOADING=1`, `STOPPING=1`).
+final class ServiceRuntime: Sendable {
+    /// EX_CONFIG from sysexits.h: the unit's `RestartPreventExitStatus=` keeps systemd from
+    /// restarting a daemon whose configuration is wrong, which would only fail again.
+    static let configurationExitCode: Int32 = 78
+
+    private let sources: SettingsSources
+    private let environment: [String: String]
+    private let notifier: ServiceNotifier
+    private let logLevel: LogLevelControl
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State {
+        var settings: ServiceSettings
+        var daemon: Daemon?
+        /// What the daemon bound (tcp ports resolved), for `systemctl status` after a reload.
+        var bound: [String] = []
+    }
+
+    init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+        self.sources = sources
+        self.environment = environment
+        notifier = ServiceNotifier(environment: environment)
+        let logLevel = LogLevelControl(settings.logLevel)
+        let format = ServiceLogHandler.Format.detect(environment: environment)
+        LoggingSystem.bootstrap { label in ServiceLogHandler(label: label, format: format, level: logLevel) }
+        self.logLevel = logLevel
+        logger = Logger(label: "lomad")
+        state = Mutex(State(settings: settings))
+    }
+
+    func run() throws {
+        // Before any other thread starts, so that every thread inherits the blocked signals.
+        SignalWatcher.watch(onTermination: { [self] signal in stop(signal: signal) }, onReload: { [self] in reload() })
+        let settings = state.withLock { $0.settings }
+        let metrics = settings.metricsListen.isEmpty ? nil : ServiceMetrics.bootstrap()
+        if settings.blasThreads > 0 { BLAS.setThreadCount(settings.blasThreads) }
+
+        let daemon: Daemon
+        let store: MemoryStore
+        do {
+            let registry = try loadModels(settings, metrics: metrics)
+            notifier.status("opening the \(settings.storeMode.rawValue) store")
+            store = try MemoryStore(configuration: storeConfiguration(settings))
+            logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
+                                                   "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
+            var configuration = try settings.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint)
+            configuration.stallBrokerAfter = try testStallBrokerAfter()
+            let mode = settings.storeMode.rawValue
+            daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
+                                models: registry.infos, storeStatistics: { store.statistics.wire(mode: mode) },
+                                notifier: notifier, logger: logger)
+            if let metrics {
+                try metrics.serve(on: ListenAddress(parsing: settings.metricsListen), storeStatistics: { store.statistics },
+                                  logger: logger)
+            }
+        } catch {
+            logger.critical("lomad could not start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        defer {
+            metrics?.stop()
+            store.close()
+        }
+        state.withLock { $0.daemon = daemon }
+        do {
+            notifier.status("binding \(daemon.configuration.endpoints.map(\.description).joined(separator: " "))")
+            try daemon.run { [self] bound in state.withLock { $0.bound = bound } }
+        } catch {
+            logger.critical("lomad could not start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+
+    /// Loads each model in turn, so `systemctl status` shows which one a slow start is on.
+    private func loadModels(_ settings: ServiceSettings, metrics: ServiceMetrics?) throws -> ModelRegistry {
+        let specifications = try settings.models.map { try ModelRegistry.Specification(parsing: $0) }
+        if specifications.isEmpty {
+            logger.warning("no model configured and the shipped model was not found; compress will answer not_found",
+                           metadata: ["searched": "\(ShippedModel.candidates.map(\.path).joined(separator: " "))"])
+        }
+        var models: [(name: String, model: LlamaModel)] = []
+        for specification in specifications {
+            notifier.status("loading model \(specification.name) (\(models.count + 1) of \(specifications.count))")
+            let started = ContinuousClock.now
+            let model: LlamaModel
+            do {
+                model = try LlamaModel.load(directory: specification.directory)
+            } catch {
+                throw DaemonError("cannot load model '\(specification.name)' from \(specification.directory.path): \(error)")
+            }
+            let elapsed = ContinuousClock.now - started
+            metrics?.recordModelLoad(name: specification.name, duration: elapsed)
+            logger.info("model loaded", metadata: ["model": "\(specification.name)", "load_time": "\(elapsed)"])
+            models.append((specification.name, model))
+        }
+        return try ModelRegistry(models)
+    }
+
+    private func storeConfiguration(_ settings: ServiceSettings) -> StoreConfiguration {
+        let quantization: StoreConfiguration.Quantization = settings.storeQuantization == .int8 ? .int8PerChannel : .none
+        guard settings.storeMode == .durable else {
+            return StoreConfiguration(mode: .memory, ramBudgetBytes: settings.storeRAMBudgetBytes, quantization: quantization)
+        }
+        let directory = settings.storeDirectory.isEmpty ? defaultStoreDirectory : settings.storeDirectory
+        return StoreConfiguration(mode: .durable(directory: URL(fileURLWithPath: directory)),
+                                  ramBudgetBytes: settings.storeRAMBudgetBytes, mapSizeBytes: settings.storeMapSizeBytes,
+                                  quantization: quantization)
+    }
+
+    /// systemd's `StateDirectory=`, then the XDG state directory.
+    private var defaultStoreDirectory: String {
+        if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty { return String(state) }
+        if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/lomad" }
+        return NSHomeDirectory() + "/.local/state/lomad"
+    }
+
+    /// The watchdog test's hook (see `DaemonConfiguration.stallBrokerAfter`): never set in
+    /// production, and only honoured when the variable is explicitly set.
+    private func testStallBrokerAfter() throws -> Duration? {
+        guard let text = environment["LOMAD_TEST_STALL_BROKER_AFTER"] else { return nil }
+        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+            throw DaemonError("LOMAD_TEST_STALL_BROKER_AFTER = \(text): expected seconds")
+        }
+        logger.warning("test hook armed: the broker loop will stall", metadata: ["after_seconds": "\(text)"])
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    private func stop(signal: Int32) {
+        logger.info("received signal, shutting down", metadata: ["signal": "\(signal)"])
+        guard let daemon = state.withLock({ $0.daemon }) else {
+            // Still loading: nothing accepted yet, so nothing to drain.
+            notifier.stopping()
+            exit(0)
+        }
+        daemon.requestShutdown()
+    }
+
+    /// SIGHUP: reads the file, flags and environment again and applies what may change live
+    /// (log level, limits, batching, drain timeout). Clients stay connected. Settings that need
+    /// a restart are reported and left as they were; an invalid file changes nothing.
+    private func reload() {
+        notifier.reloading()
+        let (current, daemon, bound) = state.withLock { ($0.settings, $0.daemon, $0.bound) }
+        let serving = bound.isEmpty ? "starting" : "serving on \(bound.joined(separator: " "))"
+        do {
+            let new = try sources.resolve()
+            let changed = new.changedKeys(comparedTo: current)
+            let needRestart = changed.filter { !$0.reloadable }
+            var applied = current
+            for key in changed where key.reloadable { key.copy(from: new, into: &applied) }
+            if let daemon {
+                try daemon.reload(applied.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint))
+            }
+            logLevel.current = applied.logLevel
+            state.withLock { $0.settings = applied }
+            for key in changed where key.reloadable {
+                logger.debug("setting changed", metadata: ["key": "\(key.name)", "value": "\(key.value(in: applied))"])
+            }
+            if !needRestart.isEmpty {
+                logger.warning("configuration changes that need a restart were not applied",
+                               metadata: ["keys": "\(needRestart.map(\.name).joined(separator: " "))"])
+            }
+            logger.info("configuration reloaded",
+                        metadata: ["applied": "\(changed.filter(\.reloadable).map(\.name).joined(separator: " "))"])
+            notifier.ready(status: serving)
+        } catch {
+            logger.error("configuration reload failed; the running configuration is kept", metadata: ["error": "\(error)"])
+            notifier.ready(status: "\(serving); last reload failed: \(error)")
+        }
+    }
+}
