@@ -14,6 +14,8 @@ struct BrokerStats {
     let startedAt = ContinuousClock.now
     private var requestCounters: [Operation: [Loma_V1_StatusCode: Counter]] = [:]
     private var latencyTimers: [Operation: Timer] = [:]
+    /// The same latencies for the stats operation, in the buckets the metrics endpoint uses.
+    private var latencies: [Operation: LatencyHistogram] = [:]
     private let batchSizeRecorder = Recorder(label: MetricName.batchSize, aggregate: true)
     private let undeliverableCounter = Counter(label: MetricName.undeliverable)
     private let queueDepthGauge = Gauge(label: MetricName.queueDepth)
@@ -29,7 +31,9 @@ struct BrokerStats {
         counter.increment()
         let timer = latencyTimers[operation] ?? Timer(label: MetricName.requestDuration, dimensions: [("operation", operation.description)])
         latencyTimers[operation] = timer
-        timer.recordInterval(since: arrival)
+        let elapsed = ContinuousClock.now - arrival
+        timer.recordInterval(elapsed)
+        latencies[operation, default: LatencyHistogram()].record(elapsed)
     }
 
     mutating func recordBatch(size: Int) {
@@ -70,6 +74,11 @@ struct BrokerStats {
                 entry.count = count
                 return entry
             }
+            if let histogram = latencies[operation] {
+                stats.latencyUpperSeconds = LatencyHistogram.bounds.map(\.seconds)
+                stats.latencyCounts = histogram.counts
+                stats.latencySumSeconds = histogram.sum.seconds
+            }
             return stats
         }
         reply.batchSizes = batchSizes.sorted { $0.key < $1.key }.map { size, count in
@@ -83,8 +92,22 @@ struct BrokerStats {
 }
 
 extension Timer {
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
+    func recordInterval(_ elapsed: Duration) {
         recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// Request latencies counted in the buckets of the Prometheus histogram, so `lomactl stats`
+/// and `/metrics` describe the same distribution.
+struct LatencyHistogram {
+    static var bounds: [Duration] { ServiceMetrics.latencyBuckets }
+
+    /// One count per bound, plus one for latencies above the last.
+    private(set) var counts = [UInt64](repeating: 0, count: ServiceMetrics.latencyBuckets.count + 1)
+    private(set) var sum = Duration.zero
+
+    mutating func record(_ latency: Duration) {
+        counts[Self.bounds.firstIndex { latency <= $0 } ?? Self.bounds.count] += 1
+        sum += latency
     }
 }

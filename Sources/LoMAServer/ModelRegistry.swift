@@ -29,38 +29,41 @@ public struct ModelRegistry: Sendable {
         }
     }
 
-    private let models: [String: LlamaModel]
+    /// A loaded model under the name requests use, and how long loading it took (reported by
+    /// health and stats, since a slow start is usually a slow load).
+    public struct Entry: Sendable {
+        public var name: String
+        public var model: LlamaModel
+        public var loadTime: Duration
+
+        public init(name: String, model: LlamaModel, loadTime: Duration) {
+            self.name = name
+            self.model = model
+            self.loadTime = loadTime
+        }
+    }
+
+    private let entries: [String: Entry]
     /// Names in the order given, for stable listings.
     public let names: [String]
 
-    public init(_ models: [(name: String, model: LlamaModel)]) throws {
-        var byName: [String: LlamaModel] = [:]
-        for (name, model) in models {
-            guard byName.updateValue(model, forKey: name) == nil else {
-                throw DaemonError("two models are named '\(name)'; name them with --model NAME=DIR")
+    public init(_ entries: [Entry]) throws {
+        var byName: [String: Entry] = [:]
+        for entry in entries {
+            guard byName.updateValue(entry, forKey: entry.name) == nil else {
+                throw DaemonError("two models are named '\(entry.name)'; name them with --model NAME=DIR")
             }
         }
-        self.models = byName
-        self.names = models.map(\.name)
-    }
-
-    /// Loads every model, failing with the first that cannot be loaded.
-    public static func load(_ specifications: [Specification]) throws -> ModelRegistry {
-        try ModelRegistry(specifications.map { specification in
-            do {
-                return (specification.name, try LlamaModel.load(directory: specification.directory))
-            } catch {
-                throw DaemonError("cannot load model '\(specification.name)' from \(specification.directory.path): \(error)")
-            }
-        })
+        self.entries = byName
+        self.names = entries.map(\.name)
     }
 
     /// The model a request names; an empty name means the only model, when there is one.
     public func model(named name: String) throws -> (name: String, model: LlamaModel) {
-        if name.isEmpty, names.count == 1, let only = names.first, let model = models[only] {
-            return (only, model)
+        if name.isEmpty, names.count == 1, let only = names.first, let entry = entries[only] {
+            return (only, entry.model)
         }
-        guard let model = models[name] else {
+        guard let model = entries[name]?.model else {
             let known = names.isEmpty ? "this lomad serves no model" : "models served: \(names.joined(separator: ", "))"
             throw StatusError.notFound(name.isEmpty ? "the request names no model; \(known)" : "unknown model '\(name)'; \(known)")
         }
@@ -68,15 +71,16 @@ public struct ModelRegistry: Sendable {
     }
 
     public var infos: [Loma_V1_ModelInfo] {
-        names.compactMap { name in models[name].map { ModelInfo.describe($0, name: name) } }
+        names.compactMap { name in entries[name].map(ModelInfo.describe) }
     }
 }
 
 enum ModelInfo {
-    static func describe(_ model: LlamaModel, name: String) -> Loma_V1_ModelInfo {
-        let configuration = model.configuration
+    static func describe(_ entry: ModelRegistry.Entry) -> Loma_V1_ModelInfo {
+        let configuration = entry.model.configuration
         var info = Loma_V1_ModelInfo()
-        info.name = name
+        info.name = entry.name
+        info.loadSeconds = entry.loadTime.seconds
         info.architecture = configuration.architecture.rawValue
         info.layers = UInt32(clamping: configuration.numHiddenLayers)
         info.kvHeads = UInt32(clamping: configuration.numKeyValueHeads)

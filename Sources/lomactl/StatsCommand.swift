@@ -1,14 +1,16 @@
 import ArgumentParser
+import Foundation
 import LoMAClient
 import LoMAProtocol
 
 struct Stats: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show request counts, queue depth and uptime.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show request counts and latencies, batch sizes, queue depth, store tiers and model load times.")
 
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let stats = try await withClient(connection) { try await $0.stats() }
+        let (stats, health) = try await withClient(connection) { (try await $0.stats(), try await $0.health()) }
         if connection.json {
             try printJSON(stats)
             return
@@ -17,10 +19,13 @@ struct Stats: AsyncParsableCommand {
               "workers \(stats.busyWorkers)/\(stats.workers) busy, undeliverable replies \(stats.undeliverableReplies)")
         for operation in stats.operations {
             let counts = operation.statuses.map { "\($0.code.name)=\($0.count)" }.joined(separator: " ")
-            print("  \(operation.operation): \(counts)")
+            print("  \(operation.operation): \(counts)\(LatencySummary(operation).map { ", latency \($0)" } ?? "")")
         }
         for batch in stats.batchSizes {
             print("  batch size \(batch.batchSize): \(batch.count)")
+        }
+        for model in health.models {
+            print("model \(model.name): loaded in \(formatDuration(model.loadSeconds))")
         }
         if stats.hasStore {
             let store = stats.store
@@ -33,4 +38,40 @@ struct Stats: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Mean and quantiles of an operation's latency histogram. Quantiles are the upper bound of the
+/// bucket they fall in, which is what a histogram can say.
+struct LatencySummary: CustomStringConvertible {
+    let mean: Double
+    let p50: Double?
+    let p99: Double?
+
+    init?(_ operation: Loma_V1_OperationStats) {
+        let total = operation.latencyCounts.reduce(0, +)
+        guard total > 0 else { return nil }
+        mean = operation.latencySumSeconds / Double(total)
+        func quantile(_ q: Double) -> Double? {
+            var seen: UInt64 = 0
+            for (index, count) in operation.latencyCounts.enumerated() {
+                seen += count
+                if Double(seen) >= q * Double(total) {
+                    return index < operation.latencyUpperSeconds.count ? operation.latencyUpperSeconds[index] : nil
+                }
+            }
+            return nil
+        }
+        p50 = quantile(0.5)
+        p99 = quantile(0.99)
+    }
+
+    var description: String {
+        func bound(_ value: Double?) -> String { value.map { "<= " + formatSeconds($0) } ?? "beyond the last bucket" }
+        return "mean \(formatSeconds(mean)), p50 \(bound(p50)), p99 \(bound(p99))"
+    }
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds < 1e-3 ? String(format: "%.0f us", seconds * 1e6)
+        : seconds < 1 ? String(format: "%.1f ms", seconds * 1e3) : String(format: "%.2f s", seconds)
 }

@@ -90,7 +90,7 @@ final class ServiceRuntime: Sendable {
             logger.warning("no model configured and the shipped model was not found; compress will answer not_found",
                            metadata: ["searched": "\(ShippedModel.candidates.map(\.path).joined(separator: " "))"])
         }
-        var models: [(name: String, model: LlamaModel)] = []
+        var models: [ModelRegistry.Entry] = []
         for specification in specifications {
             notifier.status("loading model \(specification.name) (\(models.count + 1) of \(specifications.count))")
             let started = ContinuousClock.now
@@ -103,7 +103,7 @@ final class ServiceRuntime: Sendable {
             let elapsed = ContinuousClock.now - started
             metrics?.recordModelLoad(name: specification.name, duration: elapsed)
             logger.info("model loaded", metadata: ["model": "\(specification.name)", "load_time": "\(elapsed)"])
-            models.append((specification.name, model))
+            models.append(ModelRegistry.Entry(name: specification.name, model: model, loadTime: elapsed))
         }
         return try ModelRegistry(models)
     }

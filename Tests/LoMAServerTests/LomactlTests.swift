@@ -17,7 +17,8 @@ struct LomactlTests {
         #expect(object?["protocol_version"] as? Int == 1)
         let stats = try CommandRun.lomactl(["stats", "--endpoint", daemon.endpoint])
         #expect(stats.status == 0)
-        #expect(stats.stdout.contains("health: ok=2"))
+        #expect(stats.stdout.contains("health: ok=2, latency mean"), "\(stats.stdout)")
+        #expect(stats.stdout.contains("model loma-tiny: loaded in"), "\(stats.stdout)")
     }
 
     @Test("exit code 3 and a clear message when no daemon answers")

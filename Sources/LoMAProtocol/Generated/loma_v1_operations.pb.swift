@@ -156,6 +156,9 @@ public nonisolated struct Loma_V1_ModelInfo: Sendable {
 
   public var attentionHeads: UInt32 = 0
 
+  /// Seconds the daemon took to load the checkpoint.
+  public var loadSeconds: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -282,6 +285,15 @@ public nonisolated struct Loma_V1_OperationStats: Sendable {
   public var operation: String = String()
 
   public var statuses: [Loma_V1_StatusCount] = []
+
+  /// Latency from arrival at the broker to the reply, as a histogram: latency_counts[i] requests
+  /// took at most latency_upper_seconds[i] (and more than the bound before); the last count, one
+  /// more than there are bounds, holds the slower ones.
+  public var latencyUpperSeconds: [Double] = []
+
+  public var latencyCounts: [UInt64] = []
+
+  public var latencySumSeconds: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -808,7 +820,7 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Loma_V1_ModelInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}architecture\0\u{1}layers\0\u{3}kv_heads\0\u{3}head_dim\0\u{3}segment_length\0\u{3}compression_ratio\0\u{3}memory_tokens_per_segment\0\u{3}hidden_size\0\u{3}attention_heads\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}architecture\0\u{1}layers\0\u{3}kv_heads\0\u{3}head_dim\0\u{3}segment_length\0\u{3}compression_ratio\0\u{3}memory_tokens_per_segment\0\u{3}hidden_size\0\u{3}attention_heads\0\u{3}load_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -826,6 +838,7 @@ nonisolated extension Loma_V1_ModelInfo: SwiftProtobuf.Message, SwiftProtobuf._M
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.memoryTokensPerSegment) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.hiddenSize) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.attentionHeads) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.loadSeconds) }()
       default: break
       }
     }
@@ -862,6 +875,9 @@ nonisolated extension Loma_V1_ModelInfo: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.attentionHeads != 0 {
       try visitor.visitSingularUInt32Field(value: self.attentionHeads, fieldNumber: 10)
     }
+    if self.loadSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.loadSeconds, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -876,6 +892,7 @@ nonisolated extension Loma_V1_ModelInfo: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.memoryTokensPerSegment != rhs.memoryTokensPerSegment {return false}
     if lhs.hiddenSize != rhs.hiddenSize {return false}
     if lhs.attentionHeads != rhs.attentionHeads {return false}
+    if lhs.loadSeconds != rhs.loadSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1126,7 +1143,7 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Loma_V1_OperationStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OperationStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operation\0\u{1}statuses\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operation\0\u{1}statuses\0\u{3}latency_upper_seconds\0\u{3}latency_counts\0\u{3}latency_sum_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1136,6 +1153,9 @@ nonisolated extension Loma_V1_OperationStats: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.operation) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.statuses) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.latencyUpperSeconds) }()
+      case 4: try { try decoder.decodeRepeatedUInt64Field(value: &self.latencyCounts) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.latencySumSeconds) }()
       default: break
       }
     }
@@ -1148,12 +1168,24 @@ nonisolated extension Loma_V1_OperationStats: SwiftProtobuf.Message, SwiftProtob
     if !self.statuses.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.statuses, fieldNumber: 2)
     }
+    if !self.latencyUpperSeconds.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.latencyUpperSeconds, fieldNumber: 3)
+    }
+    if !self.latencyCounts.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.latencyCounts, fieldNumber: 4)
+    }
+    if self.latencySumSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.latencySumSeconds, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Loma_V1_OperationStats, rhs: Loma_V1_OperationStats) -> Bool {
     if lhs.operation != rhs.operation {return false}
     if lhs.statuses != rhs.statuses {return false}
+    if lhs.latencyUpperSeconds != rhs.latencyUpperSeconds {return false}
+    if lhs.latencyCounts != rhs.latencyCounts {return false}
+    if lhs.latencySumSeconds != rhs.latencySumSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
