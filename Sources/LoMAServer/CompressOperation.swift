@@ -71,7 +71,7 @@ struct PreparedCompression {
         do {
             segments = try model.validate(CompressionJob(keys: keys, values: values, contextKeys: contextKeys,
                                                          contextValues: contextValues, method: method),
-                                          label: "compress").segments
+                                          label: "compress: ").segments
         } catch let error as LoMAModelError {
             throw error.statusError
         }
