@@ -45,8 +45,9 @@ extension LlamaModel {
     }
 
     /// Absolute position of memory token `index` (0-based within the block) of a block starting
-    /// at `position`: the position of the last raw token it stands for.
-    func memoryPosition(blockPosition position: Int, index: Int) -> Int {
+    /// at `position`: the position of the last raw token it stands for. Indices run on across
+    /// segments (segment s, token k is index s * t + k), since ratio x t = segment length.
+    public func memoryPosition(blockPosition position: Int, index: Int) -> Int {
         position + (index + 1) * configuration.loma.compressionRatio - 1
     }
 }

@@ -30,7 +30,7 @@ struct PrefixOperations {
         }
         // Without positions, the memory is where LoMA puts it for a prompt starting at 0.
         let positions = request.positions.isEmpty
-            ? (0..<tokens).map { Int64(($0 / loma.memoryTokensPerSegment) * loma.segmentLength + ($0 % loma.memoryTokensPerSegment + 1) * loma.compressionRatio - 1) }
+            ? (0..<tokens).map { Int64(model.memoryPosition(blockPosition: 0, index: $0)) }
             : request.positions
         guard positions.count == tokens else {
             throw StatusError.invalidArgument("publish_prefix has \(positions.count) positions for \(tokens) memory tokens")

@@ -158,6 +158,14 @@ struct StoreOperationTests {
         #expect(try await client.publishPrefix(model: "m", chunkHashes: hashes, keys: keys, values: values,
                                                positions: memory.positions) == 0)
 
+        // Without positions the daemon places the memory where LoMA puts it for a prompt at 0,
+        // which is where the compress above (no position given) put it.
+        let unplaced = hashes.map { $0.map { $0 ^ 0x5A } }
+        #expect(try await client.publishPrefix(model: "m", chunkHashes: unplaced, keys: keys, values: values) == chunks)
+        let placed = try await client.lookupPrefix(model: "m", chunkHashes: unplaced)
+        #expect(placed.matchedChunks == chunks)
+        #expect(placed.memory?.positions == memory.positions)
+
         let unknown = [UInt8](repeating: 0xEE, count: 32)
         let found = try await client.lookupPrefix(model: "m", chunkHashes: Array(hashes.prefix(2)) + [unknown], outputDType: .f32)
         #expect(found.matchedChunks == 2)
