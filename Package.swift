@@ -22,6 +22,10 @@ let package = Package(
         .executable(name: "lomactl", targets: ["lomactl"]),
         .library(name: "LoMAClient", targets: ["LoMAClient"]),
         .library(name: "LoMAModel", targets: ["LoMAModel"]),
+        // For out-of-tree builds such as the fuzz targets in Fuzz/.
+        .library(name: "LoMAProtocol", targets: ["LoMAProtocol"]),
+        .library(name: "LoMAStore", targets: ["LoMAStore"]),
+        .library(name: "LoMAServer", targets: ["LoMAServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -74,7 +78,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
+                                                         "LoMATestSupport"]),
     ]
 )
 

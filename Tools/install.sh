@@ -38,11 +38,20 @@ sed "s|^ExecStart=/usr/local/bin/lomad |ExecStart=$BINDIR/lomad |; s|/etc/lomad/
     systemd/lomad.service > "$DESTDIR$UNITDIR/lomad.service"
 chmod 0644 "$DESTDIR$UNITDIR/lomad.service"
 install -m 0644 systemd/lomad.sysusers.conf "$DESTDIR$SYSUSERSDIR/lomad.conf"
-if [ -e "$DESTDIR$SYSCONFDIR/lomad/lomad.toml" ] && ! cmp -s systemd/lomad.toml "$DESTDIR$SYSCONFDIR/lomad/lomad.toml"; then
-    install -m 0644 systemd/lomad.toml "$DESTDIR$SYSCONFDIR/lomad/lomad.toml.default"
+# The configuration names the clients file by its installed path.
+config=$(mktemp)
+trap 'rm -f "$config"' EXIT
+sed "s|/etc/lomad/clients.toml|$SYSCONFDIR/lomad/clients.toml|" systemd/lomad.toml > "$config"
+if [ -e "$DESTDIR$SYSCONFDIR/lomad/lomad.toml" ] && ! cmp -s "$config" "$DESTDIR$SYSCONFDIR/lomad/lomad.toml"; then
+    install -m 0644 "$config" "$DESTDIR$SYSCONFDIR/lomad/lomad.toml.default"
     echo "kept $SYSCONFDIR/lomad/lomad.toml; the new default is lomad.toml.default"
 else
-    install -m 0644 systemd/lomad.toml "$DESTDIR$SYSCONFDIR/lomad/lomad.toml"
+    install -m 0644 "$config" "$DESTDIR$SYSCONFDIR/lomad/lomad.toml"
+fi
+# The clients file (public keys and uids only, so world-readable like the configuration) is the
+# operator's from the first install on: never replaced.
+if [ ! -e "$DESTDIR$SYSCONFDIR/lomad/clients.toml" ]; then
+    install -m 0644 systemd/clients.toml "$DESTDIR$SYSCONFDIR/lomad/clients.toml"
 fi
 install -m 0644 docs/service.md "$DESTDIR$DOCDIR/service.md"
 # The shipped model, where `lomad serve` looks when no model is configured

@@ -16,17 +16,21 @@ public final class LoMAClient: Sendable {
     public let timeout: Duration
     public let retries: Int
     public let limits: ProtocolLimits
+    /// Keys for a CURVE endpoint; nil for ipc and plain tcp.
+    public let curve: CurveClientKeys?
 
     private let context: ZMQContext
     private let queue = DispatchQueue(label: "lomad.client")
     private let connection: Connection
 
     public init(endpoint: Endpoint = .defaultIPC, timeout: Duration = .seconds(5), retries: Int = 2,
-                limits: ProtocolLimits = ProtocolLimits(maxFrameBytes: 1 << 30, maxFrames: 64)) throws {
+                limits: ProtocolLimits = ProtocolLimits(maxFrameBytes: 1 << 30, maxFrames: 64),
+                curve: CurveClientKeys? = nil) throws {
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = max(0, retries)
         self.limits = limits
+        self.curve = curve
         self.context = try ZMQContext(ioThreads: 1)
         self.connection = Connection()
     }
@@ -92,11 +96,15 @@ public final class LoMAClient: Sendable {
 
         let attempts = idempotent ? retries + 1 : 1
         for _ in 0..<attempts {
-            let socket = try connection.socket(context: context, endpoint: endpoint, limits: limits)
+            let socket = try connection.socket(context: context, endpoint: endpoint, limits: limits, curve: curve)
             let frames = [ZMQFrame(bytes: head)] + tensors.map { ZMQFrame(bytes: $0.bytes) }
             try socket.send(frames)
             if let reply = try awaitReply(on: socket, requestID: request.requestID) {
                 return reply
+            }
+            if let reason = connection.handshakeFailure() {
+                connection.close()
+                throw LoMAClientError.refused(endpoint: endpoint.description, reason: reason)
             }
             // Lazy pirate: the old socket may hold a half-sent request or a late reply; drop it.
             connection.close()
@@ -134,6 +142,8 @@ public final class LoMAClient: Sendable {
 /// long as one thread at a time uses them, with a barrier in between (the queue provides it).
 private final class Connection: @unchecked Sendable {
     private var current: ZMQSocket?
+    /// Handshake events of a CURVE socket: the only way to tell "refused" from "no daemon".
+    private var monitor: ZMQSocket?
     private var lastRequestID: UInt64 = 0
 
     func nextRequestID() -> UInt64 {
@@ -141,18 +151,45 @@ private final class Connection: @unchecked Sendable {
         return lastRequestID
     }
 
-    func socket(context: ZMQContext, endpoint: Endpoint, limits: ProtocolLimits) throws -> ZMQSocket {
+    func socket(context: ZMQContext, endpoint: Endpoint, limits: ProtocolLimits, curve: CurveClientKeys?) throws -> ZMQSocket {
         if let current { return current }
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.setLinger(0)
         try socket.setMaxMessageSize(Int64(limits.maxFrameBytes))
+        if let curve {
+            try socket.setCurveKeys(publicKey: curve.publicKey, secretKey: curve.secretKey, serverKey: curve.serverPublicKey)
+            let events = "inproc://lomad-client-monitor-\(UUID().uuidString)"
+            try socket.monitor(events, events: .handshakeOutcomes)
+            let monitor = try ZMQSocket(context: context, type: .pair)
+            try monitor.connect(events)
+            self.monitor = monitor
+        }
         try socket.connect(endpoint.description)
         current = socket
         return socket
     }
 
+    /// Why the handshake failed, if the monitor saw it fail and never succeed.
+    func handshakeFailure() -> String? {
+        guard let monitor else { return nil }
+        var failure: String?
+        while let frames = try? monitor.receiveMessage(dontWait: true), let event = ZMQSocketEvent(frames: frames) {
+            switch event.event {
+            case .handshakeSucceeded: return nil
+            case .handshakeFailedAuthentication:
+                failure = "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file"
+            case .handshakeFailedNoDetail, .handshakeFailedProtocol:
+                failure = failure ?? "the CURVE handshake failed; check that --server-key is the daemon's public key"
+            default: break
+            }
+        }
+        return failure
+    }
+
     func close() {
         current?.close()
         current = nil
+        monitor?.close()
+        monitor = nil
     }
 }

@@ -7,6 +7,9 @@ public enum LoMAClientError: Error, CustomStringConvertible {
     case timeout(endpoint: String, attempts: Int, timeout: Duration)
     /// The daemon answered with something that is not a valid loma.v1 reply.
     case malformedReply(String)
+    /// A CURVE endpoint refused this client during the handshake: its key is not in the daemon's
+    /// clients file, or the server key it was given is not the daemon's.
+    case refused(endpoint: String, reason: String)
 
     public var description: String {
         switch self {
@@ -14,6 +17,8 @@ public enum LoMAClientError: Error, CustomStringConvertible {
             "no reply from lomad at \(endpoint) within \(timeout) (\(attempts) attempt\(attempts == 1 ? "" : "s")); is the daemon running?"
         case let .malformedReply(reason):
             "lomad sent a malformed reply: \(reason)"
+        case let .refused(endpoint, reason):
+            "lomad at \(endpoint) refused this client: \(reason)"
         }
     }
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Logging
 import LoMAProtocol
+import LoMAStore
 import ZeroMQ
 
 /// The load-balancing broker (zguide chapter 3): one thread owns the client-facing ROUTER and the
@@ -16,7 +17,8 @@ final class Broker {
     private var configuration: DaemonConfiguration
     private let reloadable: ReloadableConfiguration
     private var healthTemplate: Loma_V1_HealthReply
-    private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
+    private let store: StoreReporting
+    private let tenants: TenantDirectory
     private let logger: Logger
     private let frontend: ZMQSocket
     private let backend: ZMQSocket
@@ -25,8 +27,11 @@ final class Broker {
     private(set) var boundEndpoints: [String] = []
 
     private var idleWorkers: [[UInt8]] = []
-    /// When each request a worker holds reached the broker, in the order the worker answers them.
-    private var arrivalsByWorker: [[UInt8]: [ContinuousClock.Instant]] = [:]
+    /// The requests each worker holds, in the order it answers them.
+    private var inFlightByWorker: [[UInt8]: [InFlightRequest]] = [:]
+    /// Bytes of request frames waiting in `pending` or held by workers: what
+    /// `maxQueuedBytes` bounds.
+    private var heldBytes = 0
     private var busyWorkers = 0
     private var pending = PendingQueue()
     private var stats = BrokerStats()
@@ -35,12 +40,13 @@ final class Broker {
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
-         models: [Loma_V1_ModelInfo], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats?,
+         models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
          notifier: ServiceNotifier, logger: Logger) throws {
         let configuration = reloadable.current
         self.configuration = configuration
         self.reloadable = reloadable
-        self.storeStatistics = storeStatistics
+        self.store = store
+        self.tenants = tenants
         self.logger = logger
         watchdog = BrokerWatchdog(notifier: notifier)
         var health = Loma_V1_HealthReply()
@@ -66,6 +72,7 @@ final class Broker {
             try control.bind(endpoints.control)
             var bound: [String] = []
             for endpoint in configuration.endpoints {
+                try applySecurity(for: endpoint, curve: configuration.curveServer)
                 try frontend.bind(endpoint.description)
                 bound.append(try frontend.lastEndpoint)
             }
@@ -76,12 +83,27 @@ final class Broker {
         }
     }
 
+    /// libzmq copies a socket's security options into each endpoint when it is bound, so one
+    /// ROUTER serves CURVE on tcp and plain ZMTP on ipc, whose clients the kernel identifies
+    /// (uid) and whose socket file's permissions already decide who may connect.
+    private func applySecurity(for endpoint: Endpoint, curve: CurveServerKeys?) throws {
+        // No ZAP domain: with one, libzmq would consult the handler for plain ipc connections
+        // too, and a domain once set cannot be cleared. CURVE connections consult it regardless.
+        if let curve, endpoint.transport == .tcp {
+            try frontend.setCurveServer(true)
+            try frontend.setCurveKeys(publicKey: curve.publicKey, secretKey: curve.secretKey)
+        } else {
+            try frontend.setCurveServer(false)
+        }
+    }
+
     /// The limits a health reply reports: the ones in force now.
     private func describeLimitsInHealth() {
         healthTemplate.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
         healthTemplate.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
         healthTemplate.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
         healthTemplate.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
+        healthTemplate.limits.maxQueuedBytes = UInt64(configuration.maxQueuedBytes)
         healthTemplate.limits.workers = UInt32(clamping: configuration.workers)
     }
 
@@ -164,7 +186,7 @@ final class Broker {
         }
         logger.info("broker settings reloaded", metadata: [
             "max_frame_bytes": "\(configuration.limits.maxFrameBytes)", "max_frames": "\(configuration.limits.maxFrames)",
-            "queue_depth": "\(configuration.queueDepth)", "max_batch": "\(configuration.maxBatchRequests)",
+            "queue_depth": "\(configuration.queueDepth)", "max_queued_bytes": "\(configuration.maxQueuedBytes)", "max_batch": "\(configuration.maxBatchRequests)",
             "batch_window": "\(configuration.batchWindow)", "drain_timeout": "\(configuration.drainTimeout)",
         ])
     }
@@ -180,6 +202,7 @@ final class Broker {
     private func abandonPendingIfDrainTimedOut() {
         guard let drainStartedAt, ContinuousClock.now - drainStartedAt > configuration.drainTimeout else { return }
         for request in pending.removeAll() {
+            heldBytes -= request.byteCount
             reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
                   error: .unavailable("lomad is shutting down and this request did not reach a worker in time"))
         }
@@ -200,8 +223,9 @@ final class Broker {
             idleWorkers.append(worker)
         case .reply:
             let operation = Operation(rawValue: header.operation) ?? .unknown
-            let arrival = arrivalsByWorker[worker]?.first ?? .now
-            if arrivalsByWorker[worker]?.isEmpty == false { arrivalsByWorker[worker]?.removeFirst() }
+            let held = inFlightByWorker[worker]?.isEmpty == false ? inFlightByWorker[worker]?.removeFirst() : nil
+            heldBytes -= held?.byteCount ?? 0
+            let arrival = held?.arrival ?? .now
             stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal, arrival: arrival)
             if frames.count > Int(header.count) {
                 deliver(frames)
@@ -236,18 +260,20 @@ final class Broker {
         var message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: BackendHeader(kind: .requests, count: UInt8(batch.count)).bytes)]
         for request in batch {
             message.append(ZMQFrame(bytes: BackendPartHeader(routeFrames: request.route.count,
-                                                             applicationFrames: request.frames.count).bytes))
+                                                             applicationFrames: request.frames.count,
+                                                             tenant: request.tenant).bytes))
             message += request.route + request.frames
         }
         do {
             try backend.send(message)
-            arrivalsByWorker[worker, default: []] += batch.map(\.arrival)
+            inFlightByWorker[worker, default: []] += batch.map { InFlightRequest(arrival: $0.arrival, byteCount: $0.byteCount) }
             busyWorkers += 1
             if batch.first?.batchKey != nil { stats.recordBatch(size: batch.count) }
         } catch {
             // A worker only disappears when the context terminates.
             logger.error("could not hand requests to a worker", metadata: ["error": "\(error)"])
             for request in batch {
+                heldBytes -= request.byteCount
                 reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
                       error: .unavailable("lomad could not hand the request to a worker"))
             }
@@ -274,17 +300,23 @@ final class Broker {
         }
         let operation = Operation(request.envelope.operation)
         let requestID = request.envelope.requestID
+        let tenant = frames.first.map(tenants.tenant(of:)) ?? MemoryStore.defaultTenant
 
         var batchKey: String?
         switch request.envelope.operation {
         case .health:
             var health = healthTemplate
             health.uptimeSeconds = stats.uptimeSeconds
+            health.tenant = tenant
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, result: .health(health))
             return
         case .stats:
             var snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
-            if let store = storeStatistics() { snapshot.store = store }
+            if let statistics = store.statistics() { snapshot.store = statistics }
+            snapshot.heldRequestBytes = UInt64(heldBytes)
+            snapshot.tenant.name = tenant
+            snapshot.tenant.bytes = UInt64(store.tenantBytes(tenant))
+            snapshot.tenant.quotaBytes = UInt64(tenants.quotaBytes(of: tenant) ?? 0)
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, result: .stats(snapshot))
             return
         case nil:
@@ -301,15 +333,22 @@ final class Broker {
             break
         }
 
+        let byteCount = frames.reduce(0) { $0 + $1.count }
         if drainStartedAt != nil {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival,
                   error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
-        } else if pending.count < configuration.queueDepth + idleWorkers.count {
-            pending.append(PendingRequest(route: route, frames: frames, operation: operation, requestID: requestID,
-                                          batchKey: batchKey, arrival: arrival))
-        } else {
+        } else if pending.count >= configuration.queueDepth + idleWorkers.count {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: .resourceExhausted(
                 "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))
+        } else if heldBytes + byteCount > configuration.maxQueuedBytes {
+            let error: StatusError = byteCount > configuration.maxQueuedBytes
+                ? .resourceExhausted("this request's \(byteCount) bytes exceed limits.max_queued_bytes (\(configuration.maxQueuedBytes)); send fewer segments per request")
+                : .resourceExhausted("lomad is busy: requests already hold \(heldBytes) of the \(configuration.maxQueuedBytes) bytes limits.max_queued_bytes allows; retry later")
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: error)
+        } else {
+            heldBytes += byteCount
+            pending.append(PendingRequest(route: route, frames: frames, operation: operation, requestID: requestID,
+                                          batchKey: batchKey, arrival: arrival, tenant: tenant, byteCount: byteCount))
         }
     }
 

@@ -13,18 +13,20 @@ public final class Daemon: Sendable {
     private let notifier: ServiceNotifier
     private let handler: any RequestHandler
     private let models: [Loma_V1_ModelInfo]
-    private let storeStatistics: @Sendable () -> Loma_V1_StoreStats?
+    private let store: StoreReporting
+    private let tenants: TenantDirectory
     private let logger: Logger
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
 
     /// - Parameters:
-    ///   - storeStatistics: the store's figures for the stats operation, read by the broker
-    ///     thread when a client asks.
+    ///   - store: the store's figures for the stats operation, read by the broker thread when a
+    ///     client asks.
+    ///   - tenants: which tenant each connection acts as, and the CURVE clients admitted.
     ///   - notifier: tells systemd when the daemon is ready and stopping, and feeds its watchdog
     ///     from the broker loop.
     public init(configuration: DaemonConfiguration, handler: any RequestHandler,
-                models: [Loma_V1_ModelInfo] = [], storeStatistics: @escaping @Sendable () -> Loma_V1_StoreStats? = { nil },
+                models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory = TenantDirectory(),
                 notifier: ServiceNotifier = .disabled, logger: Logger) throws {
         try Self.validate(configuration)
         self.configuration = configuration
@@ -32,7 +34,8 @@ public final class Daemon: Sendable {
         self.notifier = notifier
         self.handler = handler
         self.models = models
-        self.storeStatistics = storeStatistics
+        self.store = store
+        self.tenants = tenants
         self.logger = logger
         self.context = try ZMQContext(ioThreads: 1)
     }
@@ -60,14 +63,23 @@ public final class Daemon: Sendable {
         let ipcPaths = configuration.endpoints.compactMap(\.ipcPath)
         for path in ipcPaths { try IPCSocketFile.claim(path) }
 
-        let started = Handoff<Result<[String], any Error>>()
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
-        let storeStatistics = storeStatistics, reloadable = reloadable, notifier = notifier
+        let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier
+        let authenticator: JoinableThread?
+        do {
+            authenticator = try configuration.curveServer.map { _ in try startAuthenticator() }
+        } catch {
+            context.terminate()
+            for path in ipcPaths { IPCSocketFile.remove(path) }
+            throw error
+        }
+
+        let started = Handoff<Result<[String], any Error>>()
         let brokerThread = JoinableThread(name: "lomad-broker") {
             let broker: Broker
             do {
                 broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
-                                    models: models, storeStatistics: storeStatistics, notifier: notifier, logger: logger)
+                                    models: models, store: store, tenants: tenants, notifier: notifier, logger: logger)
                 for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }
             } catch {
                 started.put(.failure(error))
@@ -88,6 +100,8 @@ public final class Daemon: Sendable {
             bound = endpoints
         case .failure(let error):
             brokerThread.join()
+            context.shutdown()
+            authenticator?.join()
             context.terminate()
             for path in ipcPaths { IPCSocketFile.remove(path) }
             throw error
@@ -110,9 +124,33 @@ public final class Daemon: Sendable {
         brokerThread.join()
         context.shutdown()
         for worker in workers { worker.join() }
+        authenticator?.join()
         context.terminate()
         for path in ipcPaths { IPCSocketFile.remove(path) }
         logger.info("stopped")
+    }
+
+    /// Binds the authentication handler on its own thread and returns once it is bound, so no
+    /// CURVE endpoint is ever up without it (libzmq would then admit every key).
+    private func startAuthenticator() throws -> JoinableThread {
+        let bound = Handoff<Result<Void, any Error>>()
+        let context = context, tenants = tenants, logger = logger
+        let thread = JoinableThread(name: "lomad-zap") {
+            let authenticator: ZAPAuthenticator
+            do {
+                authenticator = try ZAPAuthenticator(context: context, directory: tenants, logger: logger)
+            } catch {
+                bound.put(.failure(error))
+                return
+            }
+            bound.put(.success(()))
+            authenticator.run()
+        }
+        if case .failure(let error) = bound.take() {
+            thread.join()
+            throw error
+        }
+        return thread
     }
 
     /// Asks the broker to stop taking requests, answer the accepted ones and return from `run`.

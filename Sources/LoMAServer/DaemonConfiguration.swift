@@ -9,6 +9,10 @@ public struct DaemonConfiguration: Sendable {
     /// Requests allowed to wait for a worker; beyond it the broker answers RESOURCE_EXHAUSTED at once
     /// rather than letting latency grow without bound.
     public var queueDepth: Int
+    /// Bytes of request frames that may wait for a worker or be held by one. Queue depth alone
+    /// does not bound memory (one request may carry hundreds of megabytes), so past this the
+    /// broker answers RESOURCE_EXHAUSTED at once, as it does past the queue depth.
+    public var maxQueuedBytes: Int
     public var limits: ProtocolLimits
     /// How long shutdown waits for accepted requests before answering the rest UNAVAILABLE.
     public var drainTimeout: Duration
@@ -23,6 +27,9 @@ public struct DaemonConfiguration: Sendable {
     /// Permission bits and group given to every `ipc://` socket file before the daemon reports
     /// ready, so that exactly the members of a clients' group can connect.
     public var socketPermissions: SocketPermissions
+    /// The daemon's CURVE keys; when set, tcp endpoints admit only clients whose keys the clients
+    /// file lists, and their requests act as the tenant it names.
+    public var curveServer: CurveServerKeys?
     /// Test hook (never set in production): the broker loop blocks for good once it has run this
     /// long, so a test can watch the systemd watchdog pings stop. Set only through
     /// `LOMAD_TEST_STALL_BROKER_AFTER`.
@@ -32,33 +39,38 @@ public struct DaemonConfiguration: Sendable {
         endpoints: [Endpoint] = [Endpoint.defaultIPC],
         workers: Int = 2,
         queueDepth: Int = 64,
+        maxQueuedBytes: Int = 1 << 30,
         limits: ProtocolLimits = ProtocolLimits(),
         drainTimeout: Duration = .seconds(10),
         sendHighWaterMark: Int32 = 1000,
         batchWindow: Duration = .milliseconds(2),
         maxBatchRequests: Int = 16,
         socketPermissions: SocketPermissions = SocketPermissions(),
+        curveServer: CurveServerKeys? = nil,
         stallBrokerAfter: Duration? = nil
     ) {
         self.endpoints = endpoints
         self.workers = workers
         self.queueDepth = queueDepth
+        self.maxQueuedBytes = maxQueuedBytes
         self.limits = limits
         self.drainTimeout = drainTimeout
         self.sendHighWaterMark = sendHighWaterMark
         self.batchWindow = batchWindow
         self.maxBatchRequests = maxBatchRequests
         self.socketPermissions = socketPermissions
+        self.curveServer = curveServer
         self.stallBrokerAfter = stallBrokerAfter
     }
 
     /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,
-    /// queue depth, batching and the drain timeout. Endpoints, workers and socket permissions
+    /// queue depth and bytes, batching and the drain timeout. Endpoints, workers and socket permissions
     /// stay as they were bound.
     public func reloading(_ new: DaemonConfiguration) -> DaemonConfiguration {
         var result = self
         result.limits = new.limits
         result.queueDepth = new.queueDepth
+        result.maxQueuedBytes = new.maxQueuedBytes
         result.drainTimeout = new.drainTimeout
         result.batchWindow = new.batchWindow
         result.maxBatchRequests = new.maxBatchRequests

@@ -11,6 +11,16 @@ struct PendingRequest {
     /// for requests that go alone.
     var batchKey: String?
     var arrival: ContinuousClock.Instant
+    /// Who the request acts for: its connection's tenant, resolved when it arrived.
+    var tenant: String
+    /// Bytes of its frames, counted against `maxQueuedBytes` until its reply comes back.
+    var byteCount: Int
+}
+
+/// A request a worker holds: when it arrived (for latency) and what it counts against the budget.
+struct InFlightRequest {
+    var arrival: ContinuousClock.Instant
+    var byteCount: Int
 }
 
 /// The broker's waiting requests, oldest first. Small by construction (bounded by the queue

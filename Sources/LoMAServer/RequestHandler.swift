@@ -1,5 +1,19 @@
 import LoMAProtocol
 
+/// A decoded request and the tenant it acts for, which the broker resolved from its connection
+/// (authenticated key, peer uid, or the default tenant); the request itself never names one.
+public struct ClientRequest {
+    public let message: DecodedMessage<Loma_V1_Request>
+    public let tenant: String
+
+    public init(message: DecodedMessage<Loma_V1_Request>, tenant: String) {
+        self.message = message
+        self.tenant = tenant
+    }
+
+    public var envelope: Loma_V1_Request { message.envelope }
+}
+
 /// The outcome of one request: its result and the tensor frames attached for it, or a status.
 public typealias HandlerOutcome = Result<(result: Loma_V1_Reply.OneOf_Result, message: OutgoingMessage), StatusError>
 
@@ -10,20 +24,20 @@ public protocol RequestHandler: Sendable {
     /// Produces the result of one request, attaching any tensor frames to `reply`.
     /// - Throws: `StatusError` for a failure the client should see as such; anything else is
     ///   reported as INTERNAL.
-    func handle(_ request: DecodedMessage<Loma_V1_Request>, reply: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result
+    func handle(_ request: ClientRequest, reply: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result
 
     /// Handles requests the broker grouped (compress requests for one model), one outcome per
     /// request in order. The default handles them one by one.
-    func handleBatch(_ requests: [DecodedMessage<Loma_V1_Request>]) -> [HandlerOutcome]
+    func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome]
 }
 
 extension RequestHandler {
-    public func handleBatch(_ requests: [DecodedMessage<Loma_V1_Request>]) -> [HandlerOutcome] {
+    public func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome] {
         requests.map(outcome)
     }
 
     /// Runs `handle` and folds every failure into a status.
-    public func outcome(of request: DecodedMessage<Loma_V1_Request>) -> HandlerOutcome {
+    public func outcome(of request: ClientRequest) -> HandlerOutcome {
         var message = OutgoingMessage()
         do {
             let result = try handle(request, reply: &message)

@@ -2,26 +2,25 @@ import LoMAModel
 import LoMAProtocol
 import LoMAStore
 
-/// The daemon's operations over its models and its compressed-memory store.
+/// The daemon's operations over its models and its compressed-memory store. Every store access
+/// goes through the tenant of the request, so no operation can name another tenant's data.
 public struct ServiceHandler: RequestHandler {
     public let models: ModelRegistry
     public let store: MemoryStore
-    /// Until authentication assigns tenants, every client is the store's default tenant.
-    let tenant = MemoryStore.defaultTenant
 
     public init(models: ModelRegistry, store: MemoryStore) {
         self.models = models
         self.store = store
     }
 
-    public func handle(_ request: DecodedMessage<Loma_V1_Request>, reply: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
-        let sequences = SequenceOperations(store: store, tenant: tenant)
-        let prefixes = PrefixOperations(store: store, models: models, tenant: tenant)
+    public func handle(_ request: ClientRequest, reply: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+        let sequences = SequenceOperations(store: store, tenant: request.tenant)
+        let prefixes = PrefixOperations(store: store, models: models, tenant: request.tenant)
         switch request.envelope.operation {
         case .compress(let compress):
             let prepared = try prepare(compress, in: request)
             let result = try withExtendedLifetime(request) { try Self.run(prepared.model, [prepared.job]) }
-            return try prepared.finish(with: result[0], store: store, tenant: tenant, into: &reply)
+            return try prepared.finish(with: result[0], store: store, tenant: request.tenant, into: &reply)
         case .readMemory(let read):
             return try sequences.readMemory(read, into: &reply)
         case .forkSequence(let fork):
@@ -31,7 +30,7 @@ public struct ServiceHandler: RequestHandler {
         case .listSequences(let list):
             return try sequences.list(list)
         case .publishPrefix(let publish):
-            return try prefixes.publish(publish, in: request)
+            return try prefixes.publish(publish, in: request.message)
         case .lookupPrefix(let lookup):
             return try prefixes.lookup(lookup, into: &reply)
         case .health, .stats, nil:
@@ -42,7 +41,7 @@ public struct ServiceHandler: RequestHandler {
 
     /// Compress requests the broker grouped share one pass per model; anything else, or a batch
     /// whose pass fails, is handled request by request so one failure stays its own.
-    public func handleBatch(_ requests: [DecodedMessage<Loma_V1_Request>]) -> [HandlerOutcome] {
+    public func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome] {
         guard requests.count > 1 else { return requests.map(outcome) }
         var outcomes = [HandlerOutcome?](repeating: nil, count: requests.count)
         var prepared: [(index: Int, compression: PreparedCompression)] = []
@@ -64,6 +63,7 @@ public struct ServiceHandler: RequestHandler {
                 let results = try withExtendedLifetime(requests) { try Self.run(model, group.map(\.compression.job)) }
                 for (member, result) in zip(group, results) {
                     var message = OutgoingMessage()
+                    let tenant = requests[member.index].tenant
                     outcomes[member.index] = Result {
                         (try member.compression.finish(with: result, store: store, tenant: tenant, into: &message), message)
                     }.mapError(StatusError.init(describing:))
@@ -75,8 +75,8 @@ public struct ServiceHandler: RequestHandler {
         return outcomes.map { $0 ?? .failure(.internalError("request was not handled")) }
     }
 
-    private func prepare(_ compress: Loma_V1_CompressRequest, in request: DecodedMessage<Loma_V1_Request>) throws -> PreparedCompression {
-        try PreparedCompression(compress, in: request, models: models, store: store, tenant: tenant)
+    private func prepare(_ compress: Loma_V1_CompressRequest, in request: ClientRequest) throws -> PreparedCompression {
+        try PreparedCompression(compress, in: request.message, models: models, store: store, tenant: request.tenant)
     }
 
     private static func run(_ model: LlamaModel, _ jobs: [CompressionJob]) throws -> [CompressionResult] {

@@ -16,11 +16,14 @@ public struct ServiceSettings: Sendable, Equatable {
     public var storeRAMBudgetBytes = 1 << 30
     public var storeMapSizeBytes = 64 << 30
     public var storeQuantization: StoreQuantization = .none
+    /// Zero: tenants without a quota of their own in the clients file may store without limit.
+    public var tenantQuotaBytes = 0
     public var batchWindowMilliseconds = 2.0
     public var batchMaxRequests = 16
     public var maxFrameBytes = ProtocolLimits().maxFrameBytes
     public var maxFrames = ProtocolLimits().maxFrames
     public var queueDepth = 64
+    public var maxQueuedBytes = 1 << 30
     public var drainTimeoutSeconds = 10.0
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
@@ -28,6 +31,10 @@ public struct ServiceSettings: Sendable, Equatable {
     public var socketMode: UInt16 = 0o660
     /// Empty keeps the daemon's own group.
     public var socketGroup = ""
+    /// Empty: tcp endpoints are plain (no CURVE).
+    public var serverSecretKeyFile = ""
+    /// Empty: no CURVE client is admitted and every ipc client is the default tenant.
+    public var clientsFile = ""
     /// `HOST:PORT` of the Prometheus endpoint; empty turns metrics off.
     public var metricsListen = ""
     public var logLevel: Logger.Level = .info
@@ -51,6 +58,7 @@ extension ServiceSettings {
             endpoints: try endpoints.isEmpty ? [defaultEndpoint] : endpoints.map { try Endpoint($0) },
             workers: workers,
             queueDepth: queueDepth,
+            maxQueuedBytes: maxQueuedBytes,
             limits: ProtocolLimits(maxFrameBytes: maxFrameBytes, maxFrames: maxFrames),
             drainTimeout: .milliseconds(Int64((drainTimeoutSeconds * 1000).rounded())),
             batchWindow: .microseconds(Int64((batchWindowMilliseconds * 1000).rounded())),

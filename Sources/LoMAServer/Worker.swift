@@ -40,6 +40,7 @@ struct Worker {
     private struct Part {
         var route: [ZMQFrame]
         var application: [ZMQFrame]
+        var tenant: String
         var operation: Operation
     }
 
@@ -54,13 +55,13 @@ struct Worker {
             logger.error("broker sent a malformed backend message; ignored")
             return [Reply(header: BackendHeader(kind: .reply), frames: [])]
         }
-        var decoded: [DecodedMessage<Loma_V1_Request>] = []
+        var decoded: [ClientRequest] = []
         var outcomes: [HandlerOutcome?] = []
         for index in parts.indices {
             do {
-                let request = try DecodedMessage<Loma_V1_Request>(frames: parts[index].application, limits: limits)
-                parts[index].operation = Operation(request.envelope.operation)
-                decoded.append(request)
+                let message = try DecodedMessage<Loma_V1_Request>(frames: parts[index].application, limits: limits)
+                parts[index].operation = Operation(message.envelope.operation)
+                decoded.append(ClientRequest(message: message, tenant: parts[index].tenant))
                 outcomes.append(nil)
             } catch {
                 outcomes.append(.failure(StatusError(describing: error)))
@@ -114,7 +115,7 @@ struct Worker {
             let end = routeEnd + part.applicationFrames
             guard end <= frames.count else { return nil }
             parts.append(Part(route: Array(frames[(index + 1)..<routeEnd]), application: Array(frames[routeEnd..<end]),
-                              operation: .unknown))
+                              tenant: part.tenant, operation: .unknown))
             index = end
         }
         return index == frames.count ? parts : nil

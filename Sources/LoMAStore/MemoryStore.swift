@@ -8,7 +8,8 @@ import Synchronization
 /// tiers; encoding and decoding segments (the per-byte work, including int8 quantization) happen
 /// outside it. Every call either completes or throws leaving the store unchanged.
 public final class MemoryStore: Sendable {
-    /// The tenant of local ipc clients until authentication supplies tenants.
+    /// The tenant of clients the daemon has no other name for: local ipc clients whose uid the
+    /// clients file does not list, and clients of plain (unauthenticated) tcp endpoints.
     public static let defaultTenant = "local"
 
     private let state: Mutex<StoreState>
@@ -127,6 +128,12 @@ public final class MemoryStore: Sendable {
 
     public var statistics: StoreStatistics {
         state.withLock { $0.statistics }
+    }
+
+    /// Bytes of stored segments `tenant`'s sequences and prefix entries hold (what its quota
+    /// limits); segments shared between its forks count once.
+    public func bytes(ofTenant tenant: String) -> Int {
+        state.withLock { $0.tenantBytes[tenant, default: 0] }
     }
 
     /// A digest of all visible content, to show that a failed call changed nothing and that a

@@ -20,10 +20,9 @@ public struct StoreConfiguration: Sendable {
         case int8PerChannel
     }
 
-    /// Decides whether `tenant` may add `additionalBytes` of segment data; return a reason to
-    /// refuse it (the store throws `resourceExhausted` with that reason) or nil to allow it.
-    /// The hook where per-tenant quotas plug in once tenants come from authentication.
-    public typealias TenantQuota = @Sendable (_ tenant: String, _ additionalBytes: Int) -> String?
+    /// The most bytes of segment data `tenant` may hold, or nil for no limit. Asked at every
+    /// write that adds data, so a quota changed while the store is open applies to the next one.
+    public typealias TenantQuota = @Sendable (_ tenant: String) -> Int?
 
     public var mode: Mode
     /// Bytes of encoded segment data the RAM tier may hold.

@@ -17,6 +17,11 @@ struct StoreState {
     /// Encoded size of every live segment, wherever it is.
     private var segmentSizes: [SegmentID: Int] = [:]
     private var liveSegmentBytes = 0
+    /// Which tenant's write created each live segment. Segments are shared only within a tenant
+    /// (forks, prefix entries), so this is also whom a segment's bytes count against.
+    private var segmentOwners: [SegmentID: String] = [:]
+    /// Bytes of live segments per tenant: what quotas limit.
+    private(set) var tenantBytes: [String: Int] = [:]
     private var nextSegmentID: UInt64 = 1
     private var ram: LRUCache<SegmentID>
     private var durable: DurableTier?
@@ -57,8 +62,10 @@ struct StoreState {
     private mutating func recover(from tier: DurableTier) throws(StoreError) {
         let contents = try tier.load()
         var references: [SegmentID: Int] = [:]
+        var owners: [SegmentID: String] = [:]
         for (key, record) in contents.sequences {
             for id in record.segments {
+                owners[id] = key.tenant
                 guard contents.segmentSizes[id] != nil else {
                     throw .internalError("sequence '\(key.name)' of tenant '\(key.tenant)' refers to segment \(id.rawValue), which is missing from \(tier.environment.directory.path)")
                 }
@@ -70,6 +77,7 @@ struct StoreState {
                 throw .internalError("a prefix entry of model '\(key.namespace.model)' refers to segment \(entry.segment.rawValue), which is missing from \(tier.environment.directory.path)")
             }
             references[entry.segment, default: 0] += 1
+            owners[entry.segment] = key.namespace.tenant
             prefixShapes[key.namespace] = entry.shape
         }
         // Unreferenced segments cannot come from a committed change; free any found anyway.
@@ -80,6 +88,10 @@ struct StoreState {
         self.references = references
         segmentSizes = contents.segmentSizes.filter { references[$0.key] != nil }
         liveSegmentBytes = segmentSizes.values.reduce(0, +)
+        segmentOwners = owners
+        for (id, size) in segmentSizes {
+            if let owner = owners[id] { tenantBytes[owner, default: 0] += size }
+        }
         nextSegmentID = (contents.segmentSizes.keys.max()?.rawValue ?? 0) + 1
     }
 
@@ -119,9 +131,13 @@ struct StoreState {
                 throw .resourceExhausted("RAM budget of \(configuration.ramBudgetBytes) bytes cannot hold this write: \(change.addedBytes) new bytes on top of \(liveSegmentBytes) in use would need \(projected); delete sequences or raise ramBudgetBytes")
             }
         }
-        if let quota = configuration.tenantQuota, let tenant, change.addedBytes > 0,
-           let reason = quota(tenant, change.addedBytes) {
-            throw .resourceExhausted("tenant '\(tenant)' quota refuses \(change.addedBytes) more bytes: \(reason)")
+        if let tenant, change.addedBytes > 0, let quota = configuration.tenantQuota?(tenant) {
+            let held = tenantBytes[tenant, default: 0]
+            let freedOwn = resolved.freed.filter { segmentOwners[$0] == tenant }.reduce(0) { $0 + (segmentSizes[$1] ?? 0) }
+            let projected = held - freedOwn + change.addedBytes
+            guard projected <= quota else {
+                throw .resourceExhausted("tenant '\(tenant)' quota of \(quota) bytes cannot hold this write: it holds \(held) bytes and the write adds \(change.addedBytes); delete sequences or raise the quota")
+            }
         }
         try durable?.commit(change, freeing: resolved.freed)
 
@@ -135,11 +151,20 @@ struct StoreState {
         for (id, bytes) in change.newSegments {
             segmentSizes[id] = bytes.count
             liveSegmentBytes += bytes.count
+            if let tenant {
+                segmentOwners[id] = tenant
+                tenantBytes[tenant, default: 0] += bytes.count
+            }
             counters.ramEvictions += ram.insert(bytes, for: id)
             nextSegmentID = max(nextSegmentID, id.rawValue + 1)
         }
         for id in resolved.freed {
-            liveSegmentBytes -= segmentSizes.removeValue(forKey: id) ?? 0
+            let size = segmentSizes.removeValue(forKey: id) ?? 0
+            liveSegmentBytes -= size
+            if let owner = segmentOwners.removeValue(forKey: id) {
+                tenantBytes[owner, default: 0] -= size
+                if tenantBytes[owner] == 0 { tenantBytes[owner] = nil }
+            }
             ram.remove(id)
         }
         counters.expiredPurged += change.expiredPurges

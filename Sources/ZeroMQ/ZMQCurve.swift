@@ -1,4 +1,7 @@
 import CZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// CURVE (CurveZMQ) key helpers. Keys travel as 40-character Z85 strings, the form the socket
 /// options and configuration files use.
@@ -21,6 +24,23 @@ public enum ZMQCurve {
             zmq_curve_public(&publicKey, secretKey)
         }
         return z85String(publicKey)
+    }
+
+    /// The Z85 form of a 32-byte binary key, as a ZAP handler receives client keys.
+    public static func z85Encode(_ key: [UInt8]) throws -> String {
+        guard key.count == 32 else {
+            throw ZMQError(code: EINVAL, operation: "zmq_z85_encode(key of \(key.count) bytes; CURVE keys have 32)")
+        }
+        var text = [CChar](repeating: 0, count: 41)
+        guard zmq_z85_encode(&text, key, key.count) != nil else { throw ZMQError.last("zmq_z85_encode") }
+        return z85String(text)
+    }
+
+    /// Whether `text` is a 40-character Z85 key (what the socket options accept).
+    public static func isZ85Key(_ text: String) -> Bool {
+        guard text.utf8.count == 40 else { return false }
+        var binary = [UInt8](repeating: 0, count: 32)
+        return zmq_z85_decode(&binary, text) != nil
     }
 
     private static func z85String(_ characters: [CChar]) -> String {

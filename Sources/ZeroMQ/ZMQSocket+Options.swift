@@ -130,7 +130,9 @@ extension ZMQSocket {
         try withUnsafeBytes(of: value) { try setOption(option, name, bytes: $0) }
     }
 
+    /// libzmq clears a string option only when given a null pointer with length 0.
     private func setOption(_ option: Int32, _ name: String, string: String) throws {
+        guard !string.isEmpty else { return try setOption(option, name, bytes: UnsafeRawBufferPointer(start: nil, count: 0)) }
         try Array(string.utf8).withUnsafeBytes { try setOption(option, name, bytes: $0) }
     }
 

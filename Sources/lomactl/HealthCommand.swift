@@ -18,7 +18,8 @@ struct Health: AsyncParsableCommand {
         print("lomad \(health.version) (protocol \(health.protocolVersion)), up \(formatDuration(health.uptimeSeconds))")
         let limits = health.limits
         print("limits: frame \(formatBytes(limits.maxFrameBytes)) (hard \(formatBytes(limits.hardMaxMessageBytes))), " +
-              "\(limits.maxFrames) frames, queue \(limits.queueDepth), workers \(limits.workers)")
+              "\(limits.maxFrames) frames, queue \(limits.queueDepth) (\(formatBytes(limits.maxQueuedBytes))), workers \(limits.workers)")
+        print("tenant: \(health.tenant)")
         if health.models.isEmpty {
             print("models: none")
         }

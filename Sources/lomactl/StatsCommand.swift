@@ -16,7 +16,8 @@ struct Stats: AsyncParsableCommand {
             return
         }
         print("uptime \(formatDuration(stats.uptimeSeconds)), queue \(stats.queueDepth), " +
-              "workers \(stats.busyWorkers)/\(stats.workers) busy, undeliverable replies \(stats.undeliverableReplies)")
+              "workers \(stats.busyWorkers)/\(stats.workers) busy, requests hold \(formatBytes(stats.heldRequestBytes)), " +
+              "undeliverable replies \(stats.undeliverableReplies)")
         for operation in stats.operations {
             let counts = operation.statuses.map { "\($0.code.name)=\($0.count)" }.joined(separator: " ")
             print("  \(operation.operation): \(counts)\(LatencySummary(operation).map { ", latency \($0)" } ?? "")")
@@ -37,6 +38,9 @@ struct Stats: AsyncParsableCommand {
                       "file \(formatBytes(store.durableFileBytes)) of map \(formatBytes(store.mapSizeBytes))")
             }
         }
+        let tenant = stats.tenant
+        print("tenant \(tenant.name): \(formatBytes(tenant.bytes)) stored" +
+              (tenant.quotaBytes > 0 ? " of a \(formatBytes(tenant.quotaBytes)) quota" : ", no quota"))
     }
 }
 

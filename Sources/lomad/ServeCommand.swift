@@ -56,6 +56,9 @@ struct Serve: ParsableCommand {
     @Option(help: "limits.queue_depth.")
     var queueDepth: String?
 
+    @Option(help: "limits.max_queued_bytes: bytes of requests waiting for or held by workers.")
+    var maxQueuedBytes: String?
+
     @Option(help: "limits.max_frame_bytes.")
     var maxFrameBytes: String?
 
@@ -70,6 +73,12 @@ struct Serve: ParsableCommand {
 
     @Option(help: "batching.max_requests.")
     var maxBatch: String?
+
+    @Option(help: "auth.server_secret_key_file: the daemon's CURVE secret key; tcp endpoints then require CURVE.")
+    var serverSecretKeyFile: String?
+
+    @Option(help: "auth.clients_file: TOML file mapping client keys and uids to tenants.")
+    var clientsFile: String?
 
     @Option(help: "socket.mode: octal permission bits of ipc socket files (default 0660).")
     var socketMode: String?

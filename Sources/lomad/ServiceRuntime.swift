@@ -19,6 +19,7 @@ final class ServiceRuntime: Sendable {
     private let notifier: ServiceNotifier
     private let logLevel: LogLevelControl
     private let logger: Logger
+    private let tenants = TenantDirectory()
     private let state: Mutex<State>
 
     private struct State {
@@ -51,16 +52,17 @@ final class ServiceRuntime: Sendable {
         let store: MemoryStore
         do {
             let registry = try loadModels(settings, metrics: metrics)
+            applyTenants(try allowList(settings), settings)
             notifier.status("opening the \(settings.storeMode.rawValue) store")
             store = try MemoryStore(configuration: storeConfiguration(settings))
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
             var configuration = try settings.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint)
             configuration.stallBrokerAfter = try testStallBrokerAfter()
-            let mode = settings.storeMode.rawValue
+            configuration.curveServer = try curveServer(settings, endpoints: configuration.endpoints)
             daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
-                                models: registry.infos, storeStatistics: { store.statistics.wire(mode: mode) },
-                                notifier: notifier, logger: logger)
+                                models: registry.infos, store: StoreReporting(store: store, mode: settings.storeMode.rawValue),
+                                tenants: tenants, notifier: notifier, logger: logger)
             if let metrics {
                 try metrics.serve(on: ListenAddress(parsing: settings.metricsListen), storeStatistics: { store.statistics },
                                   logger: logger)
@@ -108,15 +110,48 @@ final class ServiceRuntime: Sendable {
         return try ModelRegistry(models)
     }
 
+    /// The clients file's contents; read at start and on SIGHUP, so an operator admits or
+    /// removes a client, or changes a quota, without a restart.
+    private func allowList(_ settings: ServiceSettings) throws -> ClientAllowList {
+        settings.clientsFile.isEmpty ? ClientAllowList() : try ClientAllowList(contentsOf: URL(fileURLWithPath: settings.clientsFile))
+    }
+
+    private func applyTenants(_ allowList: ClientAllowList, _ settings: ServiceSettings) {
+        tenants.update(allowList: allowList, defaultQuotaBytes: settings.tenantQuotaBytes)
+        if !settings.clientsFile.isEmpty {
+            logger.info("clients file loaded", metadata: ["path": "\(settings.clientsFile)", "tenants": "\(allowList.tenants.count)"])
+        }
+    }
+
+    /// The CURVE keys when configured. A CURVE endpoint with nobody allowed in is a mistake the
+    /// operator should hear about at start, not from clients that silently never connect.
+    private func curveServer(_ settings: ServiceSettings, endpoints: [Endpoint]) throws -> CurveServerKeys? {
+        guard !settings.serverSecretKeyFile.isEmpty else {
+            if endpoints.contains(where: { $0.transport == .tcp }) {
+                logger.warning("tcp endpoints are not authenticated: any peer that reaches them acts as the default tenant; set auth.server_secret_key_file")
+            }
+            return nil
+        }
+        guard !settings.clientsFile.isEmpty else {
+            throw DaemonError("auth.server_secret_key_file is set but auth.clients_file is not: no client could connect over CURVE")
+        }
+        let keys = try CurveServerKeys(secretKeyFile: settings.serverSecretKeyFile)
+        logger.info("CURVE on tcp endpoints", metadata: ["server_public_key": "\(keys.publicKey)"])
+        return keys
+    }
+
     private func storeConfiguration(_ settings: ServiceSettings) -> StoreConfiguration {
         let quantization: StoreConfiguration.Quantization = settings.storeQuantization == .int8 ? .int8PerChannel : .none
+        let tenants = tenants
+        let quota: StoreConfiguration.TenantQuota = { tenants.quotaBytes(of: $0) }
         guard settings.storeMode == .durable else {
-            return StoreConfiguration(mode: .memory, ramBudgetBytes: settings.storeRAMBudgetBytes, quantization: quantization)
+            return StoreConfiguration(mode: .memory, ramBudgetBytes: settings.storeRAMBudgetBytes, quantization: quantization,
+                                      tenantQuota: quota)
         }
         let directory = settings.storeDirectory.isEmpty ? defaultStoreDirectory : settings.storeDirectory
         return StoreConfiguration(mode: .durable(directory: URL(fileURLWithPath: directory)),
                                   ramBudgetBytes: settings.storeRAMBudgetBytes, mapSizeBytes: settings.storeMapSizeBytes,
-                                  quantization: quantization)
+                                  quantization: quantization, tenantQuota: quota)
     }
 
     /// systemd's `StateDirectory=`, then the XDG state directory.
@@ -160,9 +195,11 @@ final class ServiceRuntime: Sendable {
             let needRestart = changed.filter { !$0.reloadable }
             var applied = current
             for key in changed where key.reloadable { key.copy(from: new, into: &applied) }
+            let clients = try allowList(applied)
             if let daemon {
                 try daemon.reload(applied.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint))
             }
+            applyTenants(clients, applied)
             logLevel.current = applied.logLevel
             state.withLock { $0.settings = applied }
             for key in changed where key.reloadable {

@@ -27,7 +27,8 @@ struct ServiceSystemdUnitTests {
         let destination = try install()
         defer { destination.remove() }
         for path in ["usr/local/bin/lomad", "usr/local/bin/lomactl", "usr/local/lib/systemd/system/lomad.service",
-                     "usr/local/lib/sysusers.d/lomad.conf", "etc/lomad/lomad.toml", "usr/local/share/doc/lomad/service.md"] {
+                     "usr/local/lib/sysusers.d/lomad.conf", "etc/lomad/lomad.toml", "etc/lomad/clients.toml",
+                     "usr/local/share/doc/lomad/service.md"] {
             #expect(FileManager.default.fileExists(atPath: destination.url.appendingPathComponent(path).path), "missing \(path)")
         }
         #expect(FileManager.default.isExecutableFile(atPath: destination.url.appendingPathComponent("usr/local/bin/lomad").path))

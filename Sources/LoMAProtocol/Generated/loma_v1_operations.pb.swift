@@ -100,6 +100,10 @@ public nonisolated struct Loma_V1_HealthReply: Sendable {
 
   public var uptimeSeconds: Double = 0
 
+  /// The tenant this connection's requests act as: from its CURVE key on an authenticated
+  /// endpoint, from the peer's uid on ipc where the allow-list names it, else the default tenant.
+  public var tenant: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -125,6 +129,10 @@ public nonisolated struct Loma_V1_Limits: Sendable {
   public var queueDepth: UInt32 = 0
 
   public var workers: UInt32 = 0
+
+  /// Bytes of requests that may wait for or be held by workers; past it requests are refused with
+  /// RESOURCE_EXHAUSTED.
+  public var maxQueuedBytes: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -225,11 +233,45 @@ public nonisolated struct Loma_V1_StatsReply: @unchecked Sendable {
   /// Clears the value of `store`. Subsequent reads from it will return its default value.
   public mutating func clearStore() {_uniqueStorage()._store = nil}
 
+  /// Bytes of request frames waiting for or held by workers now.
+  public var heldRequestBytes: UInt64 {
+    get {_storage._heldRequestBytes}
+    set {_uniqueStorage()._heldRequestBytes = newValue}
+  }
+
+  /// The asking tenant's share of the store.
+  public var tenant: Loma_V1_TenantUsage {
+    get {_storage._tenant ?? Loma_V1_TenantUsage()}
+    set {_uniqueStorage()._tenant = newValue}
+  }
+  /// Returns true if `tenant` has been explicitly set.
+  public var hasTenant: Bool {_storage._tenant != nil}
+  /// Clears the value of `tenant`. Subsequent reads from it will return its default value.
+  public mutating func clearTenant() {_uniqueStorage()._tenant = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Loma_V1_TenantUsage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// Bytes of stored segments the tenant's sequences and prefix entries hold.
+  public var bytes: UInt64 = 0
+
+  /// Most bytes the tenant may hold; 0: no quota.
+  public var quotaBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// The compressed-memory store's tiers.
@@ -716,7 +758,7 @@ nonisolated extension Loma_V1_HealthRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}protocol_version\0\u{1}limits\0\u{1}models\0\u{3}uptime_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}protocol_version\0\u{1}limits\0\u{1}models\0\u{3}uptime_seconds\0\u{1}tenant\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -729,6 +771,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
       case 3: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.models) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.tenant) }()
       default: break
       }
     }
@@ -754,6 +797,9 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
     if self.uptimeSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.uptimeSeconds, fieldNumber: 5)
     }
+    if !self.tenant.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenant, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -763,6 +809,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs._limits != rhs._limits {return false}
     if lhs.models != rhs.models {return false}
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
+    if lhs.tenant != rhs.tenant {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -770,7 +817,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -783,6 +830,7 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxFrames) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.workers) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.maxQueuedBytes) }()
       default: break
       }
     }
@@ -804,6 +852,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.workers != 0 {
       try visitor.visitSingularUInt32Field(value: self.workers, fieldNumber: 5)
     }
+    if self.maxQueuedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxQueuedBytes, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -813,6 +864,7 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.maxFrames != rhs.maxFrames {return false}
     if lhs.queueDepth != rhs.queueDepth {return false}
     if lhs.workers != rhs.workers {return false}
+    if lhs.maxQueuedBytes != rhs.maxQueuedBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -919,7 +971,7 @@ nonisolated extension Loma_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0")
 
   fileprivate class _StorageClass {
     var _uptimeSeconds: Double = 0
@@ -930,6 +982,8 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
     var _undeliverableReplies: UInt64 = 0
     var _batchSizes: [Loma_V1_BatchSizeCount] = []
     var _store: Loma_V1_StoreStats? = nil
+    var _heldRequestBytes: UInt64 = 0
+    var _tenant: Loma_V1_TenantUsage? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -948,6 +1002,8 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       _undeliverableReplies = source._undeliverableReplies
       _batchSizes = source._batchSizes
       _store = source._store
+      _heldRequestBytes = source._heldRequestBytes
+      _tenant = source._tenant
     }
   }
 
@@ -974,6 +1030,8 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._undeliverableReplies) }()
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchSizes) }()
         case 8: try { try decoder.decodeSingularMessageField(value: &_storage._store) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._heldRequestBytes) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._tenant) }()
         default: break
         }
       }
@@ -1010,6 +1068,12 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._store {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
       } }()
+      if _storage._heldRequestBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._heldRequestBytes, fieldNumber: 9)
+      }
+      try { if let v = _storage._tenant {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1027,10 +1091,52 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._undeliverableReplies != rhs_storage._undeliverableReplies {return false}
         if _storage._batchSizes != rhs_storage._batchSizes {return false}
         if _storage._store != rhs_storage._store {return false}
+        if _storage._heldRequestBytes != rhs_storage._heldRequestBytes {return false}
+        if _storage._tenant != rhs_storage._tenant {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loma_V1_TenantUsage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantUsage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}bytes\0\u{3}quota_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.quotaBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.bytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bytes, fieldNumber: 2)
+    }
+    if self.quotaBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.quotaBytes, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Loma_V1_TenantUsage, rhs: Loma_V1_TenantUsage) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs.quotaBytes != rhs.quotaBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
