@@ -2,6 +2,7 @@
 
 from .chunk_hash import ROOT_HASH, chunk_hashes
 from .client import METHODS, Client
+from .curve import CurveKeys, read_key_file
 from .errors import (
     FailedPrecondition,
     Internal,
@@ -21,6 +22,8 @@ from .results import Memory, SequenceInfo
 
 __all__ = [
     "Client",
+    "CurveKeys",
+    "read_key_file",
     "METHODS",
     "Memory",
     "SequenceInfo",

@@ -8,6 +8,7 @@ import numpy as np
 import zmq
 
 from .connection import Connection
+from .curve import CurveKeys
 from .errors import MalformedReply
 from .loma.v1 import envelope_pb2, operations_pb2, tensor_pb2
 from .results import Memory, SequenceInfo, layout_name
@@ -27,17 +28,20 @@ class Client:
 
     `timeout` (seconds) bounds each attempt; a request that is safe to repeat is sent again on a
     fresh socket up to `retries` times. Requests go one at a time and the client is not
-    thread-safe (libzmq sockets are not): use one client per thread.
+    thread-safe (libzmq sockets are not): use one client per thread. `curve` holds the keys for a
+    CURVE (authenticated tcp) endpoint.
     """
 
-    def __init__(self, endpoint: str, timeout: float = 5.0, retries: int = 2, context: zmq.Context | None = None):
-        self._connection = Connection(endpoint, timeout, retries, context)
+    def __init__(self, endpoint: str, timeout: float = 5.0, retries: int = 2, context: zmq.Context | None = None,
+                 curve: CurveKeys | None = None):
+        self._connection = Connection(endpoint, timeout, retries, context, curve)
 
     @classmethod
-    def connect(cls, endpoint: str, timeout: float = 5.0, retries: int = 2, context: zmq.Context | None = None) -> "Client":
+    def connect(cls, endpoint: str, timeout: float = 5.0, retries: int = 2, context: zmq.Context | None = None,
+                curve: CurveKeys | None = None) -> "Client":
         """A client whose daemon has answered a health request, so a wrong endpoint or a daemon
         that is not running fails here (`LomadTimeout`) rather than at the first real request."""
-        client = cls(endpoint, timeout, retries, context)
+        client = cls(endpoint, timeout, retries, context, curve)
         try:
             client.health()
         except BaseException:

@@ -14,6 +14,7 @@ import time
 import zmq
 from google.protobuf.message import DecodeError
 
+from .curve import CurveKeys
 from .errors import LomadTimeout, MalformedReply, status_error
 from .loma.v1 import envelope_pb2, status_pb2
 from .tensors import OutgoingTensor
@@ -22,7 +23,8 @@ from .tensors import OutgoingTensor
 class Connection:
     """Not thread-safe, like the libzmq socket it owns: use one per thread."""
 
-    def __init__(self, endpoint: str, timeout: float, retries: int, context: zmq.Context | None = None):
+    def __init__(self, endpoint: str, timeout: float, retries: int, context: zmq.Context | None = None,
+                 curve: CurveKeys | None = None):
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         if retries < 0:
@@ -30,6 +32,7 @@ class Connection:
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
+        self.curve = curve
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
         self._request_ids = itertools.count(1)
@@ -43,6 +46,8 @@ class Connection:
         if self._socket is None:
             socket = self._context.socket(zmq.DEALER)
             socket.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:
+                self.curve.apply(socket)
             socket.connect(self.endpoint)
             self._socket = socket
         return self._socket
