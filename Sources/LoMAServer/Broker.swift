@@ -186,8 +186,8 @@ final class Broker {
         }
         logger.info("broker settings reloaded", metadata: [
             "max_frame_bytes": "\(configuration.limits.maxFrameBytes)", "max_frames": "\(configuration.limits.maxFrames)",
-            "queue_depth": "\(configuration.queueDepth)", "max_queued_bytes": "\(configuration.maxQueuedBytes)", "max_batch": "\(configuration.maxBatchRequests)",
-            "batch_window": "\(configuration.batchWindow)", "drain_timeout": "\(configuration.drainTimeout)",
+            "queue_depth": "\(configuration.queueDepth)", "max_queued_bytes": "\(configuration.maxQueuedBytes)",
+            "max_batch": "\(configuration.maxBatchRequests)", "batch_window": "\(configuration.batchWindow)", "drain_timeout": "\(configuration.drainTimeout)",
         ])
     }
 
@@ -223,7 +223,8 @@ final class Broker {
             idleWorkers.append(worker)
         case .reply:
             let operation = Operation(rawValue: header.operation) ?? .unknown
-            let held = inFlightByWorker[worker]?.isEmpty == false ? inFlightByWorker[worker]?.removeFirst() : nil
+            var held: InFlightRequest?
+            if inFlightByWorker[worker]?.isEmpty == false { held = inFlightByWorker[worker]?.removeFirst() }
             heldBytes -= held?.byteCount ?? 0
             let arrival = held?.arrival ?? .now
             stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal, arrival: arrival)

@@ -7,37 +7,31 @@ import ZeroMQ
 /// handler, handshake events from a socket monitor, Z85 keys and key files.
 @Suite("Frame metadata, ZAP and socket monitors")
 struct AuthenticationTests {
-    @Test("On ipc, Peer-Address carries the peer's uid from the kernel")
-    func ipcPeerUID() async throws {
+    /// The peer uid and `Peer-Address` of a message a DEALER sends a ROUTER over `transport`.
+    private func peerIdentity(over transport: ZMQTestTransport) async throws -> (uid: UInt32?, address: String?) {
         let context = try ZMQContext()
         defer { context.terminate() }
-        let uid = try await ZMQTestThread.run { () -> UInt32? in
+        return try await ZMQTestThread.run { () -> (UInt32?, String?) in
             let router = try ZMQSocket(context: context, type: .router)
             try router.setReceiveTimeout(10_000)
             let dealer = try ZMQSocket(context: context, type: .dealer)
-            try dealer.connect(try ZMQTestTransport.ipc.bindUnique(router))
+            try dealer.connect(try transport.bindUnique(router))
             try dealer.send(ZMQFrame(string: "who"))
-            let frames = try received(try router.receiveMessage(), "a message over ipc")
-            return frames.last?.peerUID
+            let frames = try received(try router.receiveMessage(), "a message over \(transport)")
+            return (frames.last?.peerUID, frames.last?.property("Peer-Address"))
         }
-        #expect(uid == getuid())
+    }
+
+    @Test("On ipc, Peer-Address carries the peer's uid from the kernel")
+    func ipcPeerUID() async throws {
+        #expect(try await peerIdentity(over: .ipc).uid == getuid())
     }
 
     @Test("Over tcp there is no uid to read")
     func tcpHasNoUID() async throws {
-        let context = try ZMQContext()
-        defer { context.terminate() }
-        let (uid, address) = try await ZMQTestThread.run { () -> (UInt32?, String?) in
-            let router = try ZMQSocket(context: context, type: .router)
-            try router.setReceiveTimeout(10_000)
-            let dealer = try ZMQSocket(context: context, type: .dealer)
-            try dealer.connect(try ZMQTestTransport.tcp.bindUnique(router))
-            try dealer.send(ZMQFrame(string: "who"))
-            let frames = try received(try router.receiveMessage(), "a message over tcp")
-            return (frames.last?.peerUID, frames.last?.property("Peer-Address"))
-        }
-        #expect(uid == nil)
-        #expect(address == "127.0.0.1")
+        let identity = try await peerIdentity(over: .tcp)
+        #expect(identity.uid == nil)
+        #expect(identity.address == "127.0.0.1")
     }
 
     /// A CURVE server with a ZAP handler that admits `admitted` as user "alice"; a client with
