@@ -63,6 +63,7 @@ final class Broker {
             try frontend.setRouterMandatory(true)
             try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
             try frontend.setSendHighWaterMark(configuration.sendHighWaterMark)
+            try frontend.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try frontend.setLinger(1000)
             try frontend.setHeartbeat(interval: 5000, timeout: 15000, ttl: 30000)
             try backend.setRouterMandatory(true)

@@ -18,6 +18,13 @@ public struct DaemonConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Outgoing messages buffered per client before replies to a client that does not read are dropped.
     public var sendHighWaterMark: Int32
+    /// Incoming messages buffered per client before lomad stops reading that client's socket. The
+    /// broker refuses what passes `maxQueuedBytes` only once it has read it; until then requests sit
+    /// in libzmq's inbound queue, which `maxQueuedBytes` does not count. With libzmq's default
+    /// (1000 per client) a flood of large requests faster than the broker reads them grows the
+    /// daemon by up to 1000 requests per client; a few per client keep the rest in the clients'
+    /// own queues and socket buffers (back-pressure), where they cost lomad nothing.
+    public var receiveHighWaterMark: Int32
     /// How long a compress request may wait for others for the same model, so that one pass serves
     /// them all (matrix products over many memory tokens run near the machine's peak; over few,
     /// reading the weights dominates). Zero sends every request on its own.
@@ -43,6 +50,7 @@ public struct DaemonConfiguration: Sendable {
         limits: ProtocolLimits = ProtocolLimits(),
         drainTimeout: Duration = .seconds(10),
         sendHighWaterMark: Int32 = 1000,
+        receiveHighWaterMark: Int32 = 4,
         batchWindow: Duration = .milliseconds(2),
         maxBatchRequests: Int = 16,
         socketPermissions: SocketPermissions = SocketPermissions(),
@@ -56,6 +64,7 @@ public struct DaemonConfiguration: Sendable {
         self.limits = limits
         self.drainTimeout = drainTimeout
         self.sendHighWaterMark = sendHighWaterMark
+        self.receiveHighWaterMark = receiveHighWaterMark
         self.batchWindow = batchWindow
         self.maxBatchRequests = maxBatchRequests
         self.socketPermissions = socketPermissions
