@@ -92,11 +92,9 @@ extension ClientAllowList {
     public init(tomlText text: String) throws(ClientAllowListError) {
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ClientAllowListError("not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            table = try TOMLDocument.parse(text)
         } catch {
-            throw ClientAllowListError("not valid TOML: \(error)")
+            throw ClientAllowListError(error.description)
         }
         for key in table.keys where key != "tenants" {
             throw ClientAllowListError("unknown top-level key \"\(key)\"; expected [tenants.NAME] tables")

@@ -95,10 +95,9 @@ extension ServiceSettings {
         }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw SettingsError(source: source, key: "", value: "",
-                                problem: "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            table = try TOMLDocument.parse(text)
+        } catch {
+            throw SettingsError(source: source, key: "", value: "", problem: error.description)
         }
         var values: [(String, SettingValue)] = []
         try flatten(table, prefix: "", into: &values, source: source)
