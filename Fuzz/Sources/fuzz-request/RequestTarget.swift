@@ -72,7 +72,9 @@ enum RequestTarget {
 
     private static func handle(_ requests: [DecodedMessage<Loma_V1_Request>], with handler: ServiceHandler) {
         guard !requests.isEmpty else { return }
-        let outcomes = handler.handleBatch(requests)
+        // One tenant per input: every message of an input acts in the same namespace, so a
+        // sequence written by one message is read, forked and deleted by the next.
+        let outcomes = handler.handleBatch(requests.map { ClientRequest(message: $0, tenant: MemoryStore.defaultTenant) })
         fuzzRequire(outcomes.count == requests.count, "\(requests.count) requests got \(outcomes.count) outcomes")
         for outcome in outcomes {
             switch outcome {
