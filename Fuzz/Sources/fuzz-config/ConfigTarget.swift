@@ -71,28 +71,24 @@ enum ConfigTarget {
 
     private static func resolveSettings(_ text: ArraySlice<UInt8>) {
         let url = FuzzEnvironment.writeScratch("lomad.toml", text)
-        let settings: ServiceSettings
-        do {
-            settings = try ServiceSettings.resolve(file: url)
-        } catch let error as SettingsError {
-            FuzzEnvironment.trace("file: \(error)")
-            fuzzRequire(error.source == .file(url.path) || error.source == .file("(effective settings)"),
-                        "a settings error names the wrong source: \(error)")
-            return
-        } catch {
-            fuzzRequire(false, "resolving settings threw a non-settings error: \(error)")
-            return
-        }
-        checkPrintsBack(settings)
+        resolve(naming: .file(url.path)) { try ServiceSettings.resolve(file: url) }
     }
 
     private static func resolveEnvironment(_ key: SettingKey, _ text: String) {
+        resolve(naming: .environment(key.environmentVariable)) {
+            try ServiceSettings.resolve(file: nil, environment: [key.environmentVariable: text])
+        }
+    }
+
+    /// Settings that resolve must print back; a refusal must be a settings error naming `source`
+    /// (or the effective settings, for checks across keys).
+    private static func resolve(naming source: SettingSource, _ body: () throws -> ServiceSettings) {
         let settings: ServiceSettings
         do {
-            settings = try ServiceSettings.resolve(file: nil, environment: [key.environmentVariable: text])
+            settings = try body()
         } catch let error as SettingsError {
-            FuzzEnvironment.trace("environment: \(error)")
-            fuzzRequire(error.source == .environment(key.environmentVariable) || error.source == .file("(effective settings)"),
+            FuzzEnvironment.trace("\(source): \(error)")
+            fuzzRequire(error.source == source || error.source == .file("(effective settings)"),
                         "a settings error names the wrong source: \(error)")
             return
         } catch {
