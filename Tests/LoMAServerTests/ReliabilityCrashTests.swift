@@ -103,8 +103,7 @@ struct ReliabilityCrashTests {
         while (progress.acknowledged.load(ordering: .relaxed) < Self.minimumAcknowledged || kills < Self.minimumKills),
               ContinuousClock.now < giveUp {
             try await Task.sleep(for: .milliseconds(Int.random(in: 400...1000)))
-            kill(daemon.process.processIdentifier, SIGKILL)
-            daemon.process.waitUntilExit()
+            daemon.killAndWait()
             kills += 1
             daemon = try DaemonProcess(arguments: arguments, endpoints: [endpoint])
         }
@@ -112,8 +111,7 @@ struct ReliabilityCrashTests {
         var ledgers: [ReliabilityWriterLedger] = []
         for writer in writers { ledgers.append(try await writer.value) }
         // One last kill after the writers stopped: the check reads only what survived it.
-        kill(daemon.process.processIdentifier, SIGKILL)
-        daemon.process.waitUntilExit()
+        daemon.killAndWait()
         daemon = try DaemonProcess(arguments: arguments, endpoints: [endpoint])
 
         let acknowledged = ledgers.reduce(0) { $0 + $1.acknowledged.count }

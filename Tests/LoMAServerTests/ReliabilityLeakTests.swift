@@ -237,8 +237,7 @@ struct ReliabilityLeakTests {
         try #require(answeredBeforeStop >= Self.restartClients, "clients got only \(answeredBeforeStop) answers before the stop; log:\n\(first.log)")
         switch stop {
         case .sigkill:
-            kill(first.process.processIdentifier, SIGKILL)
-            first.stop()
+            first.killAndWait()
         case .sigterm:
             #expect(first.stop() == 0, "log:\n\(first.log)")
         }

@@ -132,8 +132,7 @@ struct StoreOperationTests {
         #expect(restored.keys.bytes == written.keys.bytes)
         #expect(restored.values.bytes == written.values.bytes)
         _ = try await setup.compress(1, into: "kept", client: client)
-        kill(second.process.processIdentifier, SIGKILL)
-        second.process.waitUntilExit()
+        second.killAndWait()
 
         let third = try DaemonProcess(arguments: arguments)
         let (memory, info) = try await Self.client(third).readMemory(sequence: "kept", outputDType: .f32)

@@ -61,10 +61,42 @@ public final class DaemonProcess: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            return killAndWait()
         }
         return process.terminationStatus
+    }
+
+    /// Sends SIGKILL and waits until the process is gone; returns its status as Foundation
+    /// reports it (for SIGKILL, 9), or -1 if it never goes.
+    ///
+    /// Polls rather than calling `waitUntilExit`: on Linux, Foundation can miss a child's exit
+    /// (seen with a daemon killed while its crash backtracer ran: a zombie nobody reaped), and
+    /// `waitUntilExit` then spins forever, hanging the whole test run. A zombie Foundation has not
+    /// reaped after a few seconds is reaped here.
+    @discardableResult
+    public func killAndWait(timeout: Duration = .seconds(60)) -> Int32 {
+        let pid = process.processIdentifier
+        kill(pid, SIGKILL)
+        let deadline = ContinuousClock.now + timeout
+        var zombieSince: ContinuousClock.Instant?
+        while process.isRunning, ContinuousClock.now < deadline {
+            if Self.isZombie(pid) {
+                let since = zombieSince ?? .now
+                zombieSince = since
+                var status: Int32 = 0
+                if ContinuousClock.now - since > .seconds(3), waitpid(pid, &status, WNOHANG) == pid {
+                    return (status & 0x7f) != 0 ? status & 0x7f : (status >> 8) & 0xff
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return process.isRunning ? -1 : process.terminationStatus
+    }
+
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     private func waitUntilServing(timeout: Duration) throws {
