@@ -1,4 +1,5 @@
 import Foundation
+import LoMAStore
 import TOMLKit
 import ZeroMQ
 
@@ -33,8 +34,10 @@ public struct ClientAllowList: Sendable, Equatable {
     public init(tenants: [Tenant]) throws(ClientAllowListError) {
         for tenant in tenants {
             let name = tenant.name
-            guard !name.isEmpty, name.utf8.count <= 200, !name.utf8.contains(0) else {
-                throw ClientAllowListError("tenant name \"\(name)\" must be 1 to 200 bytes without NUL")
+            do {
+                try StoreName.validate(name, field: "tenant")
+            } catch {
+                throw ClientAllowListError("tenant \"\(name)\": \(error.message)")
             }
             guard !self.tenants.contains(where: { $0.name == name }) else {
                 throw ClientAllowListError("tenant \"\(name)\" is listed twice")

@@ -23,8 +23,6 @@ public final class TenantDirectory: Sendable {
         contents.withLock { $0 = Contents(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes) }
     }
 
-    public var allowList: ClientAllowList { contents.withLock { $0.allowList } }
-
     /// The tenant a CURVE client key belongs to; nil refuses the client.
     public func tenant(forCurveKey key: String) -> String? {
         contents.withLock { $0.allowList.tenant(forCurveKey: key) }

@@ -1,9 +1,9 @@
 /// Checks tenant, sequence and model names. They become parts of LMDB keys (at most 511 bytes,
 /// joined with NUL), so they must be non-empty, NUL-free and bounded.
-enum StoreName {
-    static let maximumBytes = 200
+public enum StoreName {
+    public static let maximumBytes = 200
 
-    static func validate(_ value: String, field: String) throws(StoreError) {
+    public static func validate(_ value: String, field: String) throws(StoreError) {
         let length = value.utf8.count
         guard length > 0 else { throw .invalidArgument("\(field) name is empty") }
         guard length <= maximumBytes else {
