@@ -15,6 +15,8 @@ final class ClientConnection: @unchecked Sendable {
     /// Whether `current` ever connected; a refusal after that is a daemon going away mid-request,
     /// which the timeout and a retry handle, not "no daemon".
     private var reached = false
+    /// Whether `current` speaks CURVE, which decides how a failed handshake is explained.
+    private var usesCurve = false
     private var lastRequestID: UInt64 = 0
 
     func nextRequestID() -> UInt64 {
@@ -44,6 +46,7 @@ final class ClientConnection: @unchecked Sendable {
         try socket.connect(endpoint.description)
         current = socket
         reached = false
+        usesCurve = curve != nil
         return socket
     }
 
@@ -60,11 +63,13 @@ final class ClientConnection: @unchecked Sendable {
             case .connected, .handshakeSucceeded:
                 reached = true
             case .handshakeFailedAuthentication:
-                return .refused(endpoint: endpoint.description, reason:
-                    "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file")
+                return .refused(endpoint: endpoint.description, reason: usesCurve
+                    ? "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file"
+                    : "the daemon does not admit this connection (ZAP status \(event.value))")
             case .handshakeFailedNoDetail, .handshakeFailedProtocol:
-                return .refused(endpoint: endpoint.description, reason:
-                    "the CURVE handshake failed; check that --server-key is the daemon's public key and that the endpoint uses CURVE")
+                return .refused(endpoint: endpoint.description, reason: usesCurve
+                    ? "the CURVE handshake failed; check that --server-key is the daemon's public key"
+                    : "the handshake failed; the endpoint may require CURVE (--server-key and --client-key)")
             case ConnectionEvents.connectRetried, ConnectionEvents.closed:
                 guard !reached else { continue }
                 if let path = endpoint.ipcPath {

@@ -140,6 +140,19 @@ struct ClientFailureTests {
         #expect(try await setup.curveClient("alice").health().tenant == "alice")
     }
 
+    @Test("a client without CURVE keys at a CURVE endpoint is refused at once and told about CURVE")
+    func plainClientAtCurveEndpoint() async throws {
+        let setup = try AuthenticatedDaemon(clients: ["alice"], tenants: [.init(name: "alice", clients: ["alice"])])
+        let plain = try setup.plainTCPClient(timeout: Self.longTimeout)
+        let (error, elapsed) = try await Self.failure { _ = try await plain.health() }
+        #expect(elapsed < Self.longTimeout)
+        guard case .refused(_, let reason) = error else {
+            Issue.record("expected a refusal, got \(error)")
+            return
+        }
+        #expect(reason.contains("CURVE"), "\(reason)")
+    }
+
     @Test("a live daemon is not mistaken for a missing one, over ipc and tcp")
     func liveDaemonAnswers() async throws {
         let ipc = "ipc://\(try TemporaryDirectory("client-live").url.path)/d.sock"

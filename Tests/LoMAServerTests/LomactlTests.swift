@@ -87,6 +87,22 @@ struct LomactlTests {
         #expect(refused.stderr == "lomactl: stats: no lomad at \(tcp): connection refused\n")
     }
 
+    @Test("a CURVE key the daemon does not admit exits 5 at once, naming the fix")
+    func notAdmitted() throws {
+        let setup = try AuthenticatedDaemon(clients: ["alice"], tenants: [.init(name: "alice", clients: ["alice"])])
+        let scratch = try TemporaryDirectory("lomactl-curve")
+        defer { scratch.remove() }
+        let key = scratch.url.appendingPathComponent("eve.key").path
+        #expect(try CommandRun.lomactl(["keygen", key]).status == 0)
+        let start = ContinuousClock.now
+        let run = try CommandRun.lomactl(["health", "--endpoint", setup.tcpEndpoint, "--server-key", setup.serverKeys.publicKey,
+                                          "--client-key", key, "--timeout", "60"])
+        #expect(ContinuousClock.now - start < .seconds(60))
+        #expect(run.status == 5)
+        #expect(run.stderr.hasPrefix("lomactl: health: lomad at \(setup.tcpEndpoint) refused this client: " +
+                                     "the daemon does not admit this client's CURVE key"), "\(run.stderr)")
+    }
+
     @Test("an endpoint that is not one exits 2 with the fix, without contacting anything", arguments: [
         ("/tmp/x/l.sock", "lomactl: health: not an endpoint: '/tmp/x/l.sock'; did you mean ipc:///tmp/x/l.sock?"),
         ("ipc://tmp/x/l.sock", "lomactl: health: ipc path 'tmp/x/l.sock' is relative; write ipc:///tmp/x/l.sock"),
