@@ -66,11 +66,18 @@ final class ClientConnection: @unchecked Sendable {
                 return .refused(endpoint: endpoint.description, reason: usesCurve
                     ? "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file"
                     : "the daemon does not admit this connection (ZAP status \(event.value))")
-            case .handshakeFailedNoDetail, .handshakeFailedProtocol:
+            case .handshakeFailedProtocol:
+                // Without keys this is a mechanism mismatch: the daemon speaks CURVE here.
+                return .refused(endpoint: endpoint.description, reason: usesCurve
+                    ? "the CURVE handshake broke the protocol (error \(event.value)); check --server-key and --client-key"
+                    : "the endpoint requires CURVE; pass --server-key and --client-key")
+            case .handshakeFailedNoDetail:
+                // The peer hung up mid-handshake: what a CURVE daemon does to a client without
+                // keys or with the wrong server key (and what a peer that is not lomad does).
                 return .refused(endpoint: endpoint.description, reason: usesCurve
                     ? "the CURVE handshake failed; check that --server-key is the daemon's public key"
-                    : "the handshake failed; the endpoint may require CURVE (--server-key and --client-key)")
-            case ConnectionEvents.connectRetried, ConnectionEvents.closed:
+                    : "the peer hung up during the handshake: the endpoint requires CURVE (pass --server-key and --client-key), or it is not lomad")
+            case ConnectionEvents.closed, ConnectionEvents.connectRetried:
                 guard !reached else { continue }
                 if let path = endpoint.ipcPath {
                     // A unix socket also refuses for a moment when its listen backlog is full;
@@ -82,8 +89,13 @@ final class ClientConnection: @unchecked Sendable {
                         return .unavailable(endpoint: endpoint.description, reason:
                             "connection refused (the socket file is left from a daemon that is gone)")
                     }
-                } else {
+                } else if event.event == ConnectionEvents.closed {
+                    // libzmq closes the socket it opened when the connection is refused.
                     return .unavailable(endpoint: endpoint.description, reason: "connection refused")
+                } else {
+                    // A retry with no socket closed first: none was opened, the address never resolved.
+                    return .unavailable(endpoint: endpoint.description, reason:
+                        "cannot connect: the host name does not resolve or the address is unusable")
                 }
             default:
                 break

@@ -94,6 +94,33 @@ struct ClientFailureTests {
         #expect(elapsed < Self.longTimeout)
     }
 
+    @Test("a tcp host name that does not resolve fails at once and says so")
+    func unresolvableHost() async throws {
+        // RFC 6761: `.invalid` never resolves.
+        let client = try LoMAClient(endpoint: try Endpoint(connectingTo: "tcp://no-such-host.invalid:5555"), timeout: Self.longTimeout)
+        let (error, elapsed) = try await Self.failure { _ = try await client.health() }
+        guard case .unavailable(_, let reason) = error else {
+            Issue.record("expected unavailable, got \(error)")
+            return
+        }
+        #expect(reason.contains("does not resolve"), "\(reason)")
+        #expect(elapsed < Self.longTimeout)
+    }
+
+    @Test("a tcp peer that hangs up during the handshake fails at once, naming CURVE and 'not lomad' as the causes")
+    func peerThatHangsUp() async throws {
+        let listener = try HangUpListener()
+        let client = try LoMAClient(endpoint: try Endpoint(connectingTo: "tcp://127.0.0.1:\(listener.port)"), timeout: Self.longTimeout)
+        let (error, elapsed) = try await Self.failure { _ = try await client.health() }
+        guard case .refused(_, let reason) = error else {
+            Issue.record("expected a refusal, got \(error)")
+            return
+        }
+        #expect(reason.contains("requires CURVE") && reason.contains("not lomad"), "\(reason)")
+        #expect(elapsed < Self.longTimeout)
+        listener.stop()
+    }
+
     @Test("a peer that never answers: idempotent requests are tried 1 + retries times, an append once")
     func silentPeerTimesOut() async throws {
         let context = try ZMQContext()
@@ -161,5 +188,48 @@ struct ClientFailureTests {
             let client = try LoMAClient(endpoint: try Endpoint(connectingTo: endpoint))
             #expect(try await client.health().protocolVersion == 1, "\(endpoint)")
         }
+    }
+}
+
+/// A tcp listener on 127.0.0.1 that accepts every connection and closes it at once: a peer that
+/// is not a ZeroMQ daemon.
+final class HangUpListener: @unchecked Sendable {
+    let port: UInt16
+    private let descriptor: Int32
+    private let thread: Thread
+
+    init() throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listening >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listening, pointer, length) == 0 && listen(listening, 16) == 0 && getsockname(listening, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            let error = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            close(listening)
+            throw error
+        }
+        descriptor = listening
+        port = UInt16(bigEndian: address.sin_port)
+        thread = Thread {
+            while true {
+                let connection = accept(listening, nil, nil)
+                guard connection >= 0 else { return }
+                close(connection)
+            }
+        }
+        thread.start()
+    }
+
+    /// Shutting the listening socket down makes the blocked accept return an error.
+    func stop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
     }
 }
