@@ -3,7 +3,7 @@
 A tensor travels as the raw little-endian bytes of its own frame, described in the envelope.
 Arrays are sent as they are whenever they are already C-contiguous little-endian (the frame then
 shares the array's memory: a large KV block is never copied on the Python side), and received
-arrays are read-only views of the frames they arrived in.
+arrays are read-only views of the frames they arrived in (copy with `np.array(x)` to write).
 
 numpy has no bfloat16. Arrays of `ml_dtypes.bfloat16` (the type JAX and TensorFlow use) are sent
 as BF16; BF16 replies come back as `ml_dtypes.bfloat16` when that package is installed and are
@@ -123,7 +123,10 @@ def decode_tensor(buffer, descriptor: tensor_pb2.TensorDescriptor, what: str) ->
         raise MalformedReply(f"{what} has shape {list(shape)} ({expected} bytes) but its frame holds {len(buffer)} bytes")
     array = np.frombuffer(buffer, dtype=wire).reshape(shape)
     if descriptor.dtype == tensor_pb2.DTYPE_BF16:
-        return bf16_bits_to_array(array)
+        array = bf16_bits_to_array(array)
+    # Read-only whether or not the frame's buffer is: the frame may be shared with other views,
+    # and a write would change what another holder of the reply sees.
+    array.flags.writeable = False
     return array
 
 
