@@ -129,6 +129,10 @@ class LocalDaemon:
             self._directory = None
         return status
 
+    def __repr__(self) -> str:
+        state = "running" if self._process is not None and self._process.poll() is None else "stopped"
+        return f"LocalDaemon({self.endpoint or 'not started'}, binary={os.fspath(self.binary)!r}, {state})"
+
     def __enter__(self) -> "LocalDaemon":
         return self.start()
 
