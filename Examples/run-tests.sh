@@ -37,6 +37,9 @@ wheel=$(echo "$dist"/dist/lomad_client-*.whl)
 [ -f "$wheel" ] || { echo "run-tests.sh: no wheel in $dist/dist" >&2; exit 1; }
 "$venv/bin/python" -m pip install --quiet "$wheel[test]"
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
+# The annotations that py.typed promises hold (the cache stays out of the source tree).
+(cd Examples/python && "$venv/bin/python" -m mypy --cache-dir "$dist/mypy-cache") \
+    || { echo "run-tests.sh: mypy found type errors in lomad_client" >&2; exit 1; }
 # The tests must import that wheel, never the sources next to them.
 (cd "$dist" && "$venv/bin/python" -c '
 import pathlib, sys, lomad_client

@@ -9,7 +9,7 @@ import time
 import zmq
 import zmq.asyncio
 
-from .connection import MONITORED_EVENTS, Answer, ConnectionCore
+from .connection import MONITORED_EVENTS, Answer, ConnectionCore, frames_of
 from .curve import CurveKeys
 from .loma.v1 import envelope_pb2
 from .tensors import OutgoingTensor
@@ -64,7 +64,7 @@ class AsyncConnection(ConnectionCore):
             head = self.next_request(request)
             for _ in range(self.attempts(idempotent)):
                 socket, monitor = await self._ready_socket()
-                await socket.send_multipart([head, *(tensor.frame for tensor in tensors)], copy=False)
+                await socket.send_multipart(frames_of(head, tensors), copy=False)
                 answer = await self._await_reply(socket, monitor, request.request_id)
                 if answer is not None:
                     return answer

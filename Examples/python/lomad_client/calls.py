@@ -177,7 +177,7 @@ def lookup_prefix(chunk_hashes: Sequence[bytes], model: str, output_dtype: str |
     return Call("lookup_prefix", request, read)
 
 
-def attach(pair: tensor_pb2.KVPair, keys: np.ndarray, values: np.ndarray, layout: int, what: str,
+def attach(pair: tensor_pb2.KVPair, keys: np.ndarray, values: np.ndarray, layout: tensor_pb2.KVLayout, what: str,
            first_frame: int) -> list[OutgoingTensor]:
     outgoing = [outgoing_kv(keys, layout, f"{what}.keys"), outgoing_kv(values, layout, f"{what}.values")]
     outgoing[0].describe(pair.keys, first_frame)

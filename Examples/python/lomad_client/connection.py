@@ -17,6 +17,7 @@ import itertools
 import os
 import stat
 import time
+from typing import Any
 
 import zmq
 from google.protobuf.message import DecodeError
@@ -36,6 +37,12 @@ MONITORED_EVENTS = (
 )
 
 Answer = tuple[envelope_pb2.Reply, list[zmq.Frame]]
+
+
+def frames_of(head: bytes, tensors: list[OutgoingTensor]) -> list[Any]:
+    """The envelope then one frame per tensor; the arrays go as buffers (pyzmq's stubs do not
+    name numpy arrays among the buffers it takes)."""
+    return [head, *(tensor.frame for tensor in tensors)]
 
 
 class ConnectionCore:
@@ -169,7 +176,7 @@ class Connection(ConnectionCore):
         for _ in range(self.attempts(idempotent)):
             socket, monitor = self._ready_socket()
             # copy=False: pyzmq hands the arrays' memory to libzmq instead of copying the KV.
-            socket.send_multipart([head, *(tensor.frame for tensor in tensors)], copy=False)
+            socket.send_multipart(frames_of(head, tensors), copy=False)
             answer = self._await_reply(socket, monitor, request.request_id)
             if answer is not None:
                 return answer

@@ -13,7 +13,7 @@ import numpy as np
 from .errors import status_name
 from .loma.v1 import operations_pb2, tensor_pb2
 
-_LAYOUT_NAMES = {
+_LAYOUT_NAMES: dict[int, str] = {
     tensor_pb2.KV_LAYOUT_HEADS_MAJOR: "heads_major",
     tensor_pb2.KV_LAYOUT_TOKENS_MAJOR: "tokens_major",
     tensor_pb2.KV_LAYOUT_UNSPECIFIED: "heads_major",  # the protocol's default
