@@ -26,7 +26,6 @@ def checkout(tmp_path) -> Path:
                     ignore=shutil.ignore_patterns("tests", "__pycache__"))
     shutil.copytree(REPO_ROOT / "Tools" / "loma_reference", root / "Tools" / "loma_reference",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "Tools" / "__init__.py").touch()
     (root / "Sources" / "lomad").mkdir(parents=True)
     (root / "Package.swift").write_text("// swift-tools-version:6.0\n")
     return root
