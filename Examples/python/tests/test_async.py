@@ -97,3 +97,23 @@ def test_repr():
     client = AsyncClient("tcp://127.0.0.1:5555", timeout=2.5)
     assert repr(client) == "AsyncClient('tcp://127.0.0.1:5555', timeout=2.5, retries=2)"
     client.close()
+
+
+def test_the_same_methods_with_the_same_parameters_as_client():
+    import inspect
+
+    from lomad_client import Client
+
+    def public(cls):
+        return {name for name, member in vars(cls).items()
+                if not name.startswith("_") and (callable(member) or isinstance(member, classmethod))}
+
+    assert public(AsyncClient) == public(Client)
+    assert {"connect", "close", "health", "compress", "lookup_prefix"} <= public(Client)
+    for name in public(Client):
+        blocking, asynchronous = getattr(Client, name), getattr(AsyncClient, name)
+        if isinstance(inspect.getattr_static(Client, name), classmethod):
+            blocking, asynchronous = blocking.__func__, asynchronous.__func__
+        assert inspect.signature(blocking).parameters.keys() == inspect.signature(asynchronous).parameters.keys(), name
+        is_coroutine = inspect.iscoroutinefunction(asynchronous)
+        assert is_coroutine == (name not in ("close",)), f"AsyncClient.{name} coroutine: {is_coroutine}"
