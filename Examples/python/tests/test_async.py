@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from testing_support import GoldenCase, relative_error
-from lomad_client import AsyncClient, EndpointError, Health, LomadTimeout, LomadUnavailable, NotFound, chunk_hashes
+from lomad_client import AsyncClient, EndpointError, Health, LomadTimeout, LomadUnavailable, NotFound
 from test_connection import FakeServer
 
 MODEL = "llama_gqa"
