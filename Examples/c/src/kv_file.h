@@ -1,5 +1,5 @@
 /*
- * KV files (DESIGN.md 6): safetensors holding `keys` and `values` ([layers, kv_heads, tokens,
+ * KV files: safetensors holding `keys` and `values` ([layers, kv_heads, tokens,
  * head_dim], or tokens-major where asked), F32, F16 or BF16; outputs add I64 `positions`.
  */
 #ifndef LOMAD_KV_FILE_H

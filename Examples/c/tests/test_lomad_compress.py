@@ -98,17 +98,21 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
     nobody = f"ipc://{tmp_path / 'nobody.sock'}"
 
     situations = [
-        # (arguments, exit status, text on stderr)
-        (["--input", str(tmp_path / "missing.safetensors")], 1, "cannot open"),
-        (["--input", str(truncated_header)], 1, "does not fit"),
-        (["--input", str(truncated_data)], 1, "data_offsets outside the"),
-        (["--input", str(no_values)], 1, "no tensor 'values'"),
-        (["--input", str(wrong_size)], 1, "spans 1000 bytes"),
-        (["--input", good, "--layout", "sideways"], 1, "--layout must be"),
-        (["--input", good, "--model", "no-such-model"], 4, "NOT_FOUND"),
-        (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "INVALID_ARGUMENT"),
-        (["--input", good, "--endpoint", nobody, "--timeout-ms", "200", "--retries", "1"], 3, "2 attempts"),
-        (["--input", good, "--endpoint", "bogus://x"], 1, "cannot connect"),
+        # (arguments, exit status, text on stderr): 65 bad input file, 64 usage, 4 error status,
+        # 3 no daemon, 2 invalid endpoint
+        (["--input", str(tmp_path / "missing.safetensors")], 65, "cannot open"),
+        (["--input", str(truncated_header)], 65, "does not fit"),
+        (["--input", str(truncated_data)], 65, "data_offsets outside the"),
+        (["--input", str(no_values)], 65, "no tensor 'values'"),
+        (["--input", str(wrong_size)], 65, "spans 1000 bytes"),
+        (["--input", good, "--layout", "sideways"], 64, "lomad-compress: usage: --layout must be"),
+        (["--input", good, "--frobnicate", "1"], 64, "unknown option --frobnicate"),
+        (["--input", good, "--model", "no-such-model"], 4, "lomad-compress: compress: lomad answered not_found: "),
+        (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "answered invalid_argument"),
+        (["--input", good, "--endpoint", nobody], 3, f"no lomad at {nobody}: the socket file does not exist"),
+        (["--input", good, "--endpoint", "bogus://x"], 2, "unknown scheme 'bogus'"),
+        (["--input", good, "--endpoint", str(tmp_path / "l.sock")], 2, f"did you mean ipc://{tmp_path / 'l.sock'}?"),
+        (["--input", good, "--endpoint", "ipc://tmp/l.sock"], 2, "ipc path 'tmp/l.sock' is relative; write ipc:///tmp/l.sock"),
     ]
     for arguments, status, text in situations:
         endpoint = [] if "--endpoint" in arguments else ["--endpoint", daemon.endpoint]
