@@ -1,46 +1,30 @@
-"""lomad-compress (the C client) against a real daemon, every run under valgrind.
-
-Each run must exit with the status its situation calls for and valgrind must report no error and
-no leak; valgrind's own failure status is 99 so that a leak is never mistaken for the program's
-exit status 1 (bad input).
-"""
+"""lomad-compress (the C client) against a real daemon, every run under valgrind (c_support):
+each run must exit with the status its situation calls for, with no valgrind error or leak."""
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
+import socket
 import struct
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
 
+from c_support import valgrind
 from lomad_client import Client
 from testing_support import FIXTURES, GoldenCase, read_file, relative_error
 
 PROGRAM = Path(__file__).resolve().parents[1] / "build" / "lomad-compress"
-VALGRIND_FAILURE = 99
 # Cases the program can run: it sends no inline context.
 CASES = [name for name in sorted(p.name for p in (FIXTURES / "cases").iterdir())
          if not json.loads((FIXTURES / "cases" / name / "case.json").read_text())["has_context"]]
 
 
 def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
-    assert PROGRAM.exists(), f"{PROGRAM} is missing: run `make -C Examples/c` first"
-    assert shutil.which("valgrind"), "valgrind is not installed (apt-get install valgrind)"
-    log = tmp_path / f"valgrind-{len(list(tmp_path.glob('valgrind-*')))}.log"
-    completed = subprocess.run(
-        ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible",
-         f"--error-exitcode={VALGRIND_FAILURE}", f"--log-file={log}", str(PROGRAM), *arguments],
-        capture_output=True, text=True, timeout=300,
-    )
-    report = log.read_text()
-    summary = re.search(r"ERROR SUMMARY: (\d+) errors", report)
-    assert completed.returncode != VALGRIND_FAILURE and summary and summary.group(1) == "0", report
-    assert "definitely lost" not in report or "definitely lost: 0 bytes" in report, report
-    print(f"valgrind lomad-compress {' '.join(arguments[-4:])}: {summary.group(0)}")
+    completed, _ = valgrind(PROGRAM, arguments, tmp_path)
     return completed
 
 
@@ -120,3 +104,77 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
         assert completed.returncode == status, (arguments, completed.stderr)
         assert text in completed.stderr, (arguments, completed.stderr)
         assert not Path(out).exists()
+
+
+# A timeout far longer than any run here takes, so "returned before the timeout would have" is
+# what these assert, not a wall-clock bound: the failure must be reported at once, not after
+# 3 attempts of it.
+LONG_TIMEOUT_MS = 30_000
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_no_daemon_is_reported_at_once(tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as bound_never_listening:
+        bound_never_listening.bind(str(stale))  # a socket file nobody accepts on: a crashed daemon's
+        situations = [
+            (f"ipc://{tmp_path / 'none.sock'}", "the socket file does not exist (is lomad running?)"),
+            (f"ipc://{tmp_path}", f"{tmp_path} is not a socket"),
+            (f"ipc://{stale}", "connection refused"),
+            (f"tcp://127.0.0.1:{free_tcp_port()}", "connection refused"),
+        ]
+        for endpoint, text in situations:
+            completed, elapsed = valgrind(PROGRAM, ["--endpoint", endpoint, "--input", good, "--output",
+                                                    str(tmp_path / "out.safetensors"), "--timeout-ms",
+                                                    str(LONG_TIMEOUT_MS)], tmp_path)
+            assert completed.returncode == 3, (endpoint, completed.stderr)
+            assert f"lomad-compress: compress: no lomad at {endpoint}: {text}" in completed.stderr, completed.stderr
+            assert elapsed < LONG_TIMEOUT_MS / 1000, f"{endpoint}: took {elapsed:.1f} s, as long as a timeout"
+
+
+@pytest.fixture
+def silent_daemon(tmp_path):
+    """An endpoint that accepts connections and requests but never answers: a hung daemon."""
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    router.linger = 0
+    endpoint = f"ipc://{tmp_path / 'silent.sock'}"
+    router.bind(endpoint)
+    yield endpoint
+    router.close()
+    context.term()
+
+
+def test_timeout_resends_only_what_is_safe_to_repeat(silent_daemon, tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    common = ["--endpoint", silent_daemon, "--input", good, "--output", str(tmp_path / "out.safetensors"),
+              "--timeout-ms", "300", "--retries", "2"]
+    completed, _ = valgrind(PROGRAM, common, tmp_path)
+    assert completed.returncode == 3, completed.stderr
+    assert f"no reply from lomad at {silent_daemon} within 300 ms (3 attempts)" in completed.stderr
+    completed, _ = valgrind(PROGRAM, [*common, "--sequence", "s"], tmp_path)
+    assert completed.returncode == 3, completed.stderr
+    assert "(1 attempt); not re-sent, since a second attempt could apply it twice" in completed.stderr
+
+
+def test_help_documents_defaults_and_exit_statuses(tmp_path):
+    completed, _ = valgrind(PROGRAM, ["--help"], tmp_path)
+    assert completed.returncode == 0
+    for text in ("default 5000", "default 2", "0 ok", "1 unexpected failure", "2 invalid endpoint",
+                 "3 no daemon answered", "4 lomad answered with an error", "5 not admitted", "64 usage error",
+                 "65 bad input file"):
+        assert text in " ".join(completed.stdout.split()), text
+
+
+def test_unwritable_output_is_an_unexpected_failure(daemon, tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    completed = run(tmp_path, "--endpoint", daemon.endpoint, "--model", "llama_gqa", "--input", good,
+                    "--output", str(tmp_path / "no-such-dir" / "out.safetensors"))
+    assert completed.returncode == 1, completed.stderr
+    assert completed.stderr.startswith("lomad-compress: output: "), completed.stderr
