@@ -6,6 +6,7 @@
  * there) and a refused CURVE handshake (this key is not admitted), instead of after the timeout.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,10 +22,12 @@ struct lomad_client {
     void *context;
     void *socket;
     void *monitor;       /* PAIR socket receiving `socket`'s monitor events */
+    int connected;       /* the current socket's transport connected (before any handshake) */
     int handshake_done;  /* the current socket completed a ZMTP handshake */
     unsigned socket_serial;
     char *endpoint;
     const char *ipc_path; /* inside endpoint; NULL for tcp */
+    char *tcp_host;       /* the host of a tcp endpoint, brackets removed; NULL for ipc */
     int timeout_ms;
     int retries;
     int curve;
@@ -111,6 +114,14 @@ static lomad_result set_up_curve(lomad_client *client, const lomad_client_option
     return result;
 }
 
+/* The host of a checked tcp endpoint: between the brackets of an IPv6 address, else before the
+ * port's colon. */
+static char *tcp_host(const char *endpoint) {
+    const char *host = endpoint + strlen("tcp://");
+    if (host[0] == '[') return strndup(host + 1, (size_t)(strchr(host, ']') - host - 1));
+    return strndup(host, (size_t)(strrchr(host, ':') - host));
+}
+
 lomad_client *lomad_client_new(const char *endpoint, const lomad_client_options *options, lomad_error *err) {
     lomad_client_options defaults = lomad_client_default_options();
     if (!options) options = &defaults;
@@ -127,6 +138,11 @@ lomad_client *lomad_client_new(const char *endpoint, const lomad_client_options 
         return NULL;
     }
     lomad_parse_endpoint(client->endpoint, &client->ipc_path, NULL);
+    if (!client->ipc_path && !(client->tcp_host = tcp_host(client->endpoint))) {
+        lomad_fail(err, LOMAD_ERR_SYSTEM, 0, "out of memory");
+        lomad_client_free(client);
+        return NULL;
+    }
     client->timeout_ms = options->timeout_ms;
     client->retries = options->retries;
     if (set_up_curve(client, options, err) != LOMAD_OK) {
@@ -152,6 +168,7 @@ static void close_socket(lomad_client *client) {
         zmq_close(client->socket); /* linger 0: a half-sent request or late reply is dropped */
         client->socket = NULL;
     }
+    client->connected = 0;
     client->handshake_done = 0;
 }
 
@@ -161,6 +178,7 @@ void lomad_client_free(lomad_client *client) {
     if (client->context) zmq_ctx_term(client->context);
     /* Secret key material does not outlive the client. */
     memset(client->secret_key, 0, sizeof client->secret_key);
+    free(client->tcp_host);
     free(client->endpoint);
     free(client);
 }
@@ -180,9 +198,23 @@ static lomad_result check_ipc_socket(const lomad_client *client, lomad_error *er
     return LOMAD_OK;
 }
 
+/* libzmq resolves a tcp host in the background and, when it cannot, retries as it would after a
+ * refused connection; resolving here first names the real problem. */
+static lomad_result check_tcp_host(const lomad_client *client, lomad_error *err) {
+    if (!client->tcp_host) return LOMAD_OK;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *found = NULL;
+    int error = getaddrinfo(client->tcp_host, NULL, &hints, &found);
+    if (error != 0)
+        return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: cannot resolve host '%s' (%s)", client->endpoint,
+                          client->tcp_host, gai_strerror(error));
+    freeaddrinfo(found);
+    return LOMAD_OK;
+}
+
 static lomad_result open_socket(lomad_client *client, lomad_error *err) {
     if (client->socket) return LOMAD_OK;
     lomad_result result = check_ipc_socket(client, err);
+    if (result == LOMAD_OK) result = check_tcp_host(client, err);
     if (result != LOMAD_OK) return result;
     void *socket = zmq_socket(client->context, ZMQ_DEALER);
     if (!socket) return lomad_fail(err, LOMAD_ERR_SYSTEM, 0, "zmq_socket: %s", zmq_strerror(zmq_errno()));
@@ -199,8 +231,8 @@ static lomad_result open_socket(lomad_client *client, lomad_error *err) {
     }
     char monitor_endpoint[64];
     snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://lomad-monitor-%u", ++client->socket_serial);
-    int events = ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
     if (zmq_socket_monitor(socket, monitor_endpoint, events) != 0 ||
         !(client->monitor = zmq_socket(client->context, ZMQ_PAIR)) ||
         zmq_connect(client->monitor, monitor_endpoint) != 0) {
@@ -240,14 +272,21 @@ static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
             zmq_msg_close(&address);
         }
         switch (event) {
+        case ZMQ_EVENT_CONNECTED: client->connected = 1; break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: client->handshake_done = 1; break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            /* Before any handshake this is a refused connection; after one, the daemon went
-             * away mid-request, which the timeout and a retry on a fresh socket handle. */
-            if (!client->handshake_done)
-                return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: connection refused%s", client->endpoint,
-                                  client->ipc_path ? " (a stale socket file?)" : "");
-            break;
+            /* Before any handshake this is a refused connection, or a peer that accepted and hung
+             * up without speaking ZMTP; after one, the daemon went away mid-request, which the
+             * timeout and a retry on a fresh socket handle. */
+            if (client->handshake_done) break;
+            if (client->connected)
+                return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
+                                  "no lomad at %s: the peer hung up during the ZMTP handshake (is it lomad?)", client->endpoint);
+            return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: connection refused%s", client->endpoint,
+                              client->ipc_path ? " (a stale socket file?)" : "");
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
+                              "no lomad at %s: the peer hung up during the ZMTP handshake (is it lomad?)", client->endpoint);
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0, "lomad at %s refused this client's CURVE key (ZAP status %u)",
                               client->endpoint, value);

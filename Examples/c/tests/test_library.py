@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,35 @@ def free_tcp_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path):
+@pytest.fixture
+def hangs_up():
+    """A tcp endpoint that accepts connections and closes them at once: not lomad."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+                connection.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up):
     situations = [
+        ("tcp://no-such-host.invalid:5555", EXIT_UNAVAILABLE, "cannot resolve host 'no-such-host.invalid'"),
+        (hangs_up, EXIT_UNAVAILABLE, "the peer hung up during the ZMTP handshake (is it lomad?)"),
         (f"ipc://{tmp_path / 'none.sock'}", EXIT_UNAVAILABLE, "unavailable: no lomad at ipc://"),
         (f"tcp://127.0.0.1:{free_tcp_port()}", EXIT_UNAVAILABLE, "connection refused"),
         (str(tmp_path / "l.sock"), EXIT_ENDPOINT, f"invalid endpoint: not an endpoint: '{tmp_path / 'l.sock'}'; did you mean"),
