@@ -38,7 +38,7 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) && !defined(LOMAD_STATIC_BUILD)
+#if defined(__GNUC__)
 #define LOMAD_API __attribute__((visibility("default")))
 #else
 #define LOMAD_API

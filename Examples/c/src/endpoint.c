@@ -79,6 +79,9 @@ lomad_result lomad_parse_endpoint(const char *endpoint, const char **ipc_path, l
     if (!separator) {
         if (endpoint[0] == '/')
             return lomad_fail(err, LOMAD_ERR_ENDPOINT, 0, "not an endpoint: '%s'; did you mean ipc://%s?", endpoint, endpoint);
+        const char *colon = strrchr(endpoint, ':');
+        if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+            return lomad_fail(err, LOMAD_ERR_ENDPOINT, 0, "not an endpoint: '%s'; did you mean tcp://%s?", endpoint, endpoint);
         return lomad_fail(err, LOMAD_ERR_ENDPOINT, 0, "not an endpoint: '%s'; %s", endpoint, usage_hint);
     }
     size_t scheme_length = (size_t)(separator - endpoint);

@@ -159,6 +159,7 @@ def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up)
         (f"tcp://127.0.0.1:{free_tcp_port()}", EXIT_UNAVAILABLE, "connection refused"),
         (str(tmp_path / "l.sock"), EXIT_ENDPOINT, f"invalid endpoint: not an endpoint: '{tmp_path / 'l.sock'}'; did you mean"),
         ("ipc://tmp/l.sock", EXIT_ENDPOINT, "ipc path 'tmp/l.sock' is relative; write ipc:///tmp/l.sock"),
+        ("localhost:5555", EXIT_ENDPOINT, "not an endpoint: 'localhost:5555'; did you mean tcp://localhost:5555?"),
         ("tcp://localhost", EXIT_ENDPOINT, "no port"),
         ("tcp://localhost:99999", EXIT_ENDPOINT, "not a number from 1 to 65535"),
         ("udp://localhost:5", EXIT_ENDPOINT, "unknown scheme 'udp'"),
