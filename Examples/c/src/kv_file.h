@@ -21,6 +21,11 @@ typedef struct {
 int kv_file_read(const char *path, lomad_layout layout, kv_file *file, char *error, size_t error_size);
 void kv_file_release(kv_file *file);
 
+/* 0 when `path` can be created: its directory exists and is writable; else -1 naming the
+ * directory. Checked before compressing, so that a compress into a sequence is not appended to
+ * the sequence only for its output to be lost. */
+int kv_file_check_output(const char *path, char *error, size_t error_size);
+
 /* Writes keys, values (as they are) and positions; 0 on success, -1 with `error` set. */
 int kv_file_write(const char *path, const lomad_tensor *keys, const lomad_tensor *values, const int64_t *positions,
                   size_t n_positions, char *error, size_t error_size);

@@ -173,6 +173,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: input: %s\n", program, message);
         return EXIT_INPUT;
     }
+    if (kv_file_check_output(output, message, sizeof message) != 0) {
+        fprintf(stderr, "%s: output: %s\n", program, message);
+        kv_file_release(&file);
+        return EXIT_UNEXPECTED;
+    }
     lomad_client *client = lomad_client_new(endpoint, &client_options, &error);
     memset(secret_key, 0, sizeof secret_key);
     if (!client) {

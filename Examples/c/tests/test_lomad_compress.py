@@ -71,7 +71,11 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
     truncated_header = tmp_path / "truncated_header.safetensors"
     truncated_header.write_bytes(Path(good).read_bytes()[:20])
     no_values = tmp_path / "no_values.safetensors"
-    write_safetensors(no_values, {"keys": {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1024]}}, bytes(1024))
+    write_safetensors(no_values, {"__metadata__": {"format": "pt"},
+                                  "keys": {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1024]},
+                                  "extra": {"dtype": "F32", "shape": [1], "data_offsets": [1024, 1028]}}, bytes(1028))
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("keys and values, but not a safetensors file\n")
     wrong_size = tmp_path / "wrong_size.safetensors"
     entry = {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1000]}
     write_safetensors(wrong_size, {"keys": entry, "values": entry}, bytes(1000))
@@ -85,9 +89,10 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
         # (arguments, exit status, text on stderr): 65 bad input file, 64 usage, 4 error status,
         # 3 no daemon, 2 invalid endpoint
         (["--input", str(tmp_path / "missing.safetensors")], 65, "cannot open"),
-        (["--input", str(truncated_header)], 65, "does not fit"),
+        (["--input", str(truncated_header)], 65, "not a safetensors file (its header length"),
+        (["--input", str(text_file)], 65, "not a safetensors file"),
         (["--input", str(truncated_data)], 65, "data_offsets outside the"),
-        (["--input", str(no_values)], 65, "no tensor 'values'"),
+        (["--input", str(no_values)], 65, "no tensor 'values' (the file has: keys, extra)"),
         (["--input", str(wrong_size)], 65, "spans 1000 bytes"),
         (["--input", good, "--layout", "sideways"], 64, "lomad-compress: usage: --layout must be"),
         (["--input", good, "--frobnicate", "1"], 64, "unknown option --frobnicate"),
@@ -172,9 +177,12 @@ def test_help_documents_defaults_and_exit_statuses(tmp_path):
         assert text in " ".join(completed.stdout.split()), text
 
 
-def test_unwritable_output_is_an_unexpected_failure(daemon, tmp_path):
+def test_missing_output_directory_is_reported_before_compressing(daemon, tmp_path):
     good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    missing = tmp_path / "no-such-dir"
     completed = run(tmp_path, "--endpoint", daemon.endpoint, "--model", "llama_gqa", "--input", good,
-                    "--output", str(tmp_path / "no-such-dir" / "out.safetensors"))
+                    "--sequence", "c-unwritable", "--output", str(missing / "out.safetensors"))
     assert completed.returncode == 1, completed.stderr
-    assert completed.stderr.startswith("lomad-compress: output: "), completed.stderr
+    assert f"lomad-compress: output: {missing / 'out.safetensors'}: the directory {missing} does not exist" in completed.stderr
+    with Client(daemon.endpoint) as client:  # nothing was appended for an output that could not be written
+        assert [s.name for s in client.list_sequences("c-unwritable")] == []
