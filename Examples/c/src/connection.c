@@ -231,7 +231,7 @@ static lomad_result open_socket(lomad_client *client, lomad_error *err) {
     }
     char monitor_endpoint[64];
     snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://lomad-monitor-%u", ++client->socket_serial);
-    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
     if (zmq_socket_monitor(socket, monitor_endpoint, events) != 0 ||
         !(client->monitor = zmq_socket(client->context, ZMQ_PAIR)) ||
@@ -249,35 +249,58 @@ static lomad_result open_socket(lomad_client *client, lomad_error *err) {
     return LOMAD_OK;
 }
 
+/* The next pending monitor event (0 when none) and its value. */
+static uint16_t next_event(lomad_client *client, uint32_t *value) {
+    zmq_msg_t head, address;
+    zmq_msg_init(&head);
+    if (zmq_msg_recv(&head, client->monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
+        return 0;
+    }
+    uint16_t event = 0;
+    *value = 0;
+    if (zmq_msg_size(&head) >= 6) {
+        memcpy(&event, zmq_msg_data(&head), sizeof event);
+        memcpy(value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof *value);
+    }
+    int more = zmq_msg_more(&head);
+    zmq_msg_close(&head);
+    if (more) { /* the second frame is the endpoint, already known */
+        zmq_msg_init(&address);
+        zmq_msg_recv(&address, client->monitor, 0);
+        zmq_msg_close(&address);
+    }
+    return event;
+}
+
+/* Between requests: when the connection broke since the last reply (the daemon stopped or
+ * restarted), the socket is dropped, so that the next attempt starts afresh and a daemon that
+ * is gone is reported at once instead of after the timeout. */
+static void drop_broken_socket(lomad_client *client) {
+    if (!client->socket) return;
+    int broken = 0;
+    uint32_t value;
+    for (uint16_t event; (event = next_event(client, &value)) != 0;)
+        if (event != ZMQ_EVENT_CONNECTED && event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED) broken = 1;
+    if (broken) close_socket(client);
+}
+
 /* Reads the monitor's pending events; a failure they show ends the attempt. */
 static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
     for (;;) {
-        zmq_msg_t head, address;
-        zmq_msg_init(&head);
-        if (zmq_msg_recv(&head, client->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            return LOMAD_OK; /* no more events */
-        }
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&head) >= 6) {
-            memcpy(&event, zmq_msg_data(&head), sizeof event);
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof value);
-        }
-        int more = zmq_msg_more(&head);
-        zmq_msg_close(&head);
-        if (more) { /* the second frame is the endpoint, already known */
-            zmq_msg_init(&address);
-            zmq_msg_recv(&address, client->monitor, 0);
-            zmq_msg_close(&address);
-        }
+        uint32_t value;
+        uint16_t event = next_event(client, &value);
+        if (event == 0) return LOMAD_OK;
         switch (event) {
         case ZMQ_EVENT_CONNECTED: client->connected = 1; break;
+        case ZMQ_EVENT_DISCONNECTED: /* the daemon went away: a refused reconnect means it is gone */
+            client->connected = 0;
+            client->handshake_done = 0;
+            break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: client->handshake_done = 1; break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            /* Before any handshake this is a refused connection, or a peer that accepted and hung
-             * up without speaking ZMTP; after one, the daemon went away mid-request, which the
-             * timeout and a retry on a fresh socket handle. */
+            /* Before any handshake (or after the connection dropped) this is a refused
+             * connection, or a peer that accepted and hung up without speaking ZMTP. */
             if (client->handshake_done) break;
             if (client->connected)
                 return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
@@ -402,6 +425,7 @@ lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, 
 
     int attempts = idempotent ? client->retries + 1 : 1;
     lomad_result result = LOMAD_ERR_TIMEOUT;
+    drop_broken_socket(client);
     for (int attempt = 0; attempt < attempts && result == LOMAD_ERR_TIMEOUT; attempt++) {
         result = open_socket(client, err);
         if (result == LOMAD_OK) result = send_request(client, head, head_size, tensors, n_tensors, err);

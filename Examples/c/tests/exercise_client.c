@@ -7,6 +7,9 @@
  *   exercise_client health ENDPOINT [SERVER_KEY_FILE SECRET_KEY_FILE] [TIMEOUT_MS]
  *       one health call; prints "ok tenant=T" or "KIND: MESSAGE" and exits 0 or 10 - result
  *       (so LOMAD_ERR_UNAVAILABLE, -7, exits 17)
+ *   exercise_client twice ENDPOINT TIMEOUT_MS
+ *       health, then, after a line on stdin, health again with the same client; prints and exits
+ *       as `health` does for the second call
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,9 +276,43 @@ static int health_only(int argc, char **argv) {
     return 0;
 }
 
+/* One client across a daemon stopping: the second call must see that it is gone at once. */
+static int twice(const char *endpoint, int timeout_ms) {
+    lomad_error error = {0};
+    lomad_client_options options = lomad_client_default_options();
+    options.timeout_ms = timeout_ms;
+    lomad_client *client = lomad_client_new(endpoint, &options, &error);
+    lomad_health_info *health = NULL;
+    if (!client || lomad_health(client, &health, &error) != LOMAD_OK) {
+        printf("first call: %s\n", error.message);
+        lomad_client_free(client);
+        return 1;
+    }
+    printf("first call: ok\n");
+    fflush(stdout);
+    lomad_free(health);
+    health = NULL;
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) {
+        lomad_client_free(client);
+        return 1;
+    }
+    lomad_result result = lomad_health(client, &health, &error);
+    lomad_client_free(client);
+    if (result != LOMAD_OK) {
+        printf("%s: %s\n", lomad_result_kind(result), error.message);
+        return 10 - result;
+    }
+    printf("ok tenant=%s\n", health->tenant);
+    lomad_free(health);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "twice") == 0) return twice(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "walk") == 0) return walk(argv[2], argv[3]);
     if (argc >= 3 && argc <= 6 && strcmp(argv[1], "health") == 0) return health_only(argc, argv);
-    fprintf(stderr, "usage: exercise_client walk ENDPOINT MODEL | health ENDPOINT [SERVER_KEY SECRET_KEY] [TIMEOUT_MS]\n");
+    fprintf(stderr, "usage: exercise_client walk ENDPOINT MODEL | health ENDPOINT [SERVER_KEY SECRET_KEY] [TIMEOUT_MS]"
+                    " | twice ENDPOINT TIMEOUT_MS\n");
     return 64;
 }

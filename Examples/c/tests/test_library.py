@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,29 @@ def test_copied_folder_builds_from_installed_protos(installed, tmp_path):
     completed = make(f"PREFIX={installed['prefix']}", directory=copy)
     assert completed.returncode == 0, completed.stderr
     assert (copy / "build" / "liblomad-client.so.1.0.0").is_file() and (copy / "build" / "lomad-compress").is_file()
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_a_daemon_stopping_between_calls_is_reported_at_once(installed, tmp_path, transport):
+    """One client, two calls; lomad stops in between. The second call reports it gone at once:
+    ipc finds the socket file removed, tcp's reconnect is refused."""
+    arguments = ["--endpoint", f"tcp://127.0.0.1:{free_tcp_port()}"] if transport == "tcp" else []
+    daemon = LocalDaemon({"llama_gqa": MODELS["llama_gqa"]}, extra_arguments=arguments).start()
+    endpoint = arguments[1] if arguments else daemon.endpoint
+    log = tmp_path / "valgrind.log"
+    process = subprocess.Popen(
+        ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible", "--error-exitcode=99",
+         f"--log-file={log}", str(installed["shared"]), "twice", endpoint, str(LONG_TIMEOUT_MS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment(installed))
+    try:
+        assert process.stdout.readline().strip() == "first call: ok"
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+    started = time.monotonic()
+    output, _ = process.communicate("go\n", timeout=300)
+    elapsed = time.monotonic() - started
+    assert process.returncode == EXIT_UNAVAILABLE, (output, log.read_text())
+    expected = "the socket file does not exist" if transport == "ipc" else "connection refused"
+    assert f"no lomad at {endpoint}: {expected}" in output, output
+    assert elapsed < LONG_TIMEOUT_MS / 1000, f"took {elapsed:.1f} s, as long as a timeout"
+    assert "ERROR SUMMARY: 0 errors" in log.read_text(), log.read_text()
