@@ -176,8 +176,10 @@ void lomad_client_free(lomad_client *client) {
     if (!client) return;
     close_socket(client);
     if (client->context) zmq_ctx_term(client->context);
-    /* Secret key material does not outlive the client. */
-    memset(client->secret_key, 0, sizeof client->secret_key);
+    /* Secret key material does not outlive the client (volatile: a memset before free may be
+     * optimised away). */
+    volatile char *secret = client->secret_key;
+    for (size_t i = 0; i < sizeof client->secret_key; i++) secret[i] = 0;
     free(client->tcp_host);
     free(client->endpoint);
     free(client);
