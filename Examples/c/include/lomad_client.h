@@ -62,7 +62,8 @@ typedef enum {
     LOMAD_ERR_STATUS = -5,       /* lomad answered with a non-OK status (see status_code) */
     LOMAD_ERR_ENDPOINT = -6,     /* not an ipc:///absolute/path or tcp://host:port endpoint */
     LOMAD_ERR_UNAVAILABLE = -7,  /* no daemon: no ipc socket file, or the connection was refused */
-    LOMAD_ERR_NOT_ADMITTED = -8  /* lomad refused this client's CURVE key, or wants CURVE and got none */
+    LOMAD_ERR_NOT_ADMITTED = -8  /* lomad refused this client's CURVE key or wants CURVE and got none, or
+                                  * the peer hung up during the handshake (CURVE or not lomad) */
 } lomad_result;
 
 /* Same values as loma.v1.DType and loma.v1.KVLayout. */

@@ -6,13 +6,17 @@
  * there) and a refused CURVE handshake (this key is not admitted), instead of after the timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LOMAD_WITH_PROTOBUF
@@ -287,6 +291,32 @@ static void drop_broken_socket(lomad_client *client) {
     if (broken) close_socket(client);
 }
 
+/* Whether a connect of our own to the ipc socket is refused: nobody listens on it. */
+static int ipc_refuses(const char *path) {
+    int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (probe < 0) return 0;
+    fcntl(probe, F_SETFL, O_NONBLOCK); /* a full backlog answers EAGAIN instead of blocking */
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    snprintf(address.sun_path, sizeof address.sun_path, "%s", path);
+    int refused = connect(probe, (struct sockaddr *)&address, sizeof address) != 0 && (errno == ECONNREFUSED || errno == ENOENT);
+    close(probe);
+    return refused;
+}
+
+/* The peer closed the connection during the handshake: what a CURVE daemon does to a client
+ * with the wrong server key or none, and what a peer that is not lomad does. The same kind and
+ * explanation as lomactl's. */
+static lomad_result hung_up(const lomad_client *client, lomad_error *err) {
+    if (client->curve)
+        return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0,
+                          "lomad at %s: the CURVE handshake failed; check that the server key is the daemon's public key",
+                          client->endpoint);
+    return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0,
+                      "lomad at %s: the peer hung up during the handshake: the endpoint requires CURVE (pass a server key "
+                      "and a client secret key), or it is not lomad",
+                      client->endpoint);
+}
+
 /* Reads the monitor's pending events; a failure they show ends the attempt. */
 static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
     for (;;) {
@@ -301,17 +331,22 @@ static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: client->handshake_done = 1; break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            /* Before any handshake (or after the connection dropped) this is a refused
-             * connection, or a peer that accepted and hung up without speaking ZMTP. */
+            /* Before any handshake (or after the connection dropped), libzmq retrying means the
+             * connection was refused, or the peer accepted and hung up without speaking ZMTP. */
             if (client->handshake_done) break;
-            if (client->connected)
+            if (client->connected) return hung_up(client, err);
+            if (client->ipc_path) {
+                /* A unix socket also refuses for a moment when its listen backlog is full: only
+                 * our own probe being refused says that nobody listens. */
+                lomad_result result = check_ipc_socket(client, err);
+                if (result != LOMAD_OK) return result;
+                if (!ipc_refuses(client->ipc_path)) break;
                 return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
-                                  "no lomad at %s: the peer hung up during the ZMTP handshake (is it lomad?)", client->endpoint);
-            return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: connection refused%s", client->endpoint,
-                              client->ipc_path ? " (a stale socket file?)" : "");
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
-                              "no lomad at %s: the peer hung up during the ZMTP handshake (is it lomad?)", client->endpoint);
+                                  "no lomad at %s: connection refused (the socket file is left from a daemon that is gone)",
+                                  client->endpoint);
+            }
+            return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: connection refused", client->endpoint);
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: return hung_up(client, err);
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0, "lomad at %s refused this client's CURVE key (ZAP status %u)",
                               client->endpoint, value);

@@ -155,7 +155,7 @@ def hangs_up():
 def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up):
     situations = [
         ("tcp://no-such-host.invalid:5555", EXIT_UNAVAILABLE, "cannot resolve host 'no-such-host.invalid'"),
-        (hangs_up, EXIT_UNAVAILABLE, "the peer hung up during the ZMTP handshake (is it lomad?)"),
+        (hangs_up, EXIT_NOT_ADMITTED, "the peer hung up during the handshake: the endpoint requires CURVE"),
         (f"ipc://{tmp_path / 'none.sock'}", EXIT_UNAVAILABLE, "unavailable: no lomad at ipc://"),
         (f"tcp://127.0.0.1:{free_tcp_port()}", EXIT_UNAVAILABLE, "connection refused"),
         (str(tmp_path / "l.sock"), EXIT_ENDPOINT, f"invalid endpoint: not an endpoint: '{tmp_path / 'l.sock'}'; did you mean"),
@@ -203,6 +203,7 @@ def test_curve_keys_admit_and_refuse_at_once(installed, secured, tmp_path):
     situations = [
         ([server, str(keys / "stranger.key")], "not admitted: lomad at tcp://127.0.0.1:"),
         ([], "requires CURVE on this endpoint"),
+        ([str(keys / "stranger.key.pub"), str(keys / "team.key")], "check that the server key is the daemon's public key"),
     ]
     for key_arguments, text in situations:
         completed, elapsed = valgrind(installed["shared"], ["health", endpoint, *key_arguments, str(LONG_TIMEOUT_MS)],

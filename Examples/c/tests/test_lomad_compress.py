@@ -131,7 +131,7 @@ def test_no_daemon_is_reported_at_once(tmp_path):
         situations = [
             (f"ipc://{tmp_path / 'none.sock'}", "the socket file does not exist (is lomad running?)"),
             (f"ipc://{tmp_path}", f"{tmp_path} is not a socket"),
-            (f"ipc://{stale}", "connection refused"),
+            (f"ipc://{stale}", "connection refused (the socket file is left from a daemon that is gone)"),
             (f"tcp://127.0.0.1:{free_tcp_port()}", "connection refused"),
         ]
         for endpoint, text in situations:
