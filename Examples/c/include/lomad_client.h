@@ -23,7 +23,8 @@
  * Failures: every call returns a lomad_result and, when given a lomad_error, fills it with the
  * kind of failure and a one-line message naming what went wrong. The endpoint is checked before
  * any socket exists (LOMAD_ERR_ENDPOINT); a missing ipc socket file or a refused connection fails
- * at once (LOMAD_ERR_UNAVAILABLE) instead of waiting for the timeout; a request without a reply
+ * at once (LOMAD_ERR_UNAVAILABLE) instead of waiting for the timeout, and so does a refused CURVE
+ * key (LOMAD_ERR_NOT_ADMITTED); a request without a reply
  * within `timeout_ms` is re-sent on a fresh socket up to `retries` more times unless re-sending
  * could apply it twice (compress into a sequence, fork, delete): those fail after one attempt.
  * The defaults are those of every lomad client (Examples/README.md, "Timeouts and errors").
