@@ -30,6 +30,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: lomad-compress --endpoint ENDPOINT --input KV.safetensors --output MEMORY.safetensors\n"
             "                      [--model NAME] [--sequence NAME] [--position P]\n"
+            "                      [--context CONTEXT.safetensors] [--context-layout heads_major|tokens_major]\n"
             "                      [--layout heads_major|tokens_major] [--output-dtype f32|f16|bf16]\n"
             "                      [--method loma|mean_pool|strided]\n"
             "                      [--timeout-ms N] [--retries N]\n"
@@ -40,6 +41,8 @@ static void usage(FILE *out) {
             "and positions to MEMORY.safetensors.\n"
             "\n"
             "  --endpoint        ipc:///absolute/path or tcp://host:port\n"
+            "  --context         keys and values the segments attend to first (any number of tokens),\n"
+            "                    in --context-layout (default: the input's --layout)\n"
             "  --timeout-ms      per attempt (default %d); --retries: re-sends of a request that is safe\n"
             "                    to repeat (default %d; a compress into --sequence is never re-sent)\n"
             "  --server-key-file lomad's public CURVE key file, --secret-key-file this client's secret\n"
@@ -96,6 +99,8 @@ static int choose(const char *value, const char *const *names) {
 
 int main(int argc, char **argv) {
     const char *endpoint = NULL, *input = NULL, *output = NULL, *server_key_file = NULL, *secret_key_file = NULL;
+    const char *context_path = NULL;
+    int context_layout = -1; /* -1: the input's */
     lomad_compress_options options = {0};
     lomad_layout layout = LOMAD_LAYOUT_HEADS_MAJOR;
     unsigned long long timeout_ms = LOMAD_DEFAULT_TIMEOUT_MS, retries = LOMAD_DEFAULT_RETRIES, position = 0;
@@ -118,6 +123,7 @@ int main(int argc, char **argv) {
         else if (strcmp(option, "--output") == 0) output = value;
         else if (strcmp(option, "--model") == 0) options.model = value;
         else if (strcmp(option, "--sequence") == 0) options.sequence = value;
+        else if (strcmp(option, "--context") == 0) context_path = value;
         else if (strcmp(option, "--server-key-file") == 0) server_key_file = value;
         else if (strcmp(option, "--secret-key-file") == 0) secret_key_file = value;
         else if (strcmp(option, "--position") == 0) {
@@ -127,6 +133,10 @@ int main(int argc, char **argv) {
         } else if (strcmp(option, "--layout") == 0) {
             if ((choice = choose(value, layouts)) < 0) return usage_error("--layout must be heads_major or tokens_major, got '%s'", value);
             layout = choice == 0 ? LOMAD_LAYOUT_HEADS_MAJOR : LOMAD_LAYOUT_TOKENS_MAJOR;
+        } else if (strcmp(option, "--context-layout") == 0) {
+            if ((choice = choose(value, layouts)) < 0)
+                return usage_error("--context-layout must be heads_major or tokens_major, got '%s'", value);
+            context_layout = choice == 0 ? LOMAD_LAYOUT_HEADS_MAJOR : LOMAD_LAYOUT_TOKENS_MAJOR;
         } else if (strcmp(option, "--output-dtype") == 0) {
             if ((choice = choose(value, dtypes)) < 0) return usage_error("--output-dtype must be f32, f16 or bf16, got '%s'", value);
             options.output_dtype = (lomad_dtype)(LOMAD_DTYPE_F32 + choice);
@@ -173,8 +183,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: input: %s\n", program, message);
         return EXIT_INPUT;
     }
+    kv_file context = {0};
+    if (context_path) {
+        lomad_layout layout_of_context = context_layout < 0 ? layout : (lomad_layout)context_layout;
+        if (kv_file_read(context_path, layout_of_context, &context, message, sizeof message) != 0) {
+            fprintf(stderr, "%s: context: %s\n", program, message);
+            kv_file_release(&file);
+            return EXIT_INPUT;
+        }
+        options.context_keys = &context.keys;
+        options.context_values = &context.values;
+    }
     if (kv_file_check_output(output, message, sizeof message) != 0) {
         fprintf(stderr, "%s: output: %s\n", program, message);
+        kv_file_release(&context);
         kv_file_release(&file);
         return EXIT_UNEXPECTED;
     }
@@ -182,6 +204,7 @@ int main(int argc, char **argv) {
     memset(secret_key, 0, sizeof secret_key);
     if (!client) {
         fprintf(stderr, "%s: connect: %s\n", program, error.message);
+        kv_file_release(&context);
         kv_file_release(&file);
         return exit_status(error.result);
     }
@@ -202,6 +225,7 @@ int main(int argc, char **argv) {
     }
     lomad_free(memory);
     lomad_client_free(client);
+    kv_file_release(&context);
     kv_file_release(&file);
     return status;
 }

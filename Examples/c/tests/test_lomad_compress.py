@@ -18,9 +18,7 @@ from lomad_client import Client
 from testing_support import FIXTURES, GoldenCase, read_file, relative_error
 
 PROGRAM = Path(__file__).resolve().parents[1] / "build" / "lomad-compress"
-# Cases the program can run: it sends no inline context.
-CASES = [name for name in sorted(p.name for p in (FIXTURES / "cases").iterdir())
-         if not json.loads((FIXTURES / "cases" / name / "case.json").read_text())["has_context"]]
+CASES = sorted(p.name for p in (FIXTURES / "cases").iterdir() if (p / "case.json").exists())
 
 
 def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -32,9 +30,12 @@ def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
 def test_compresses_golden_cases(daemon, tmp_path, name):
     case = GoldenCase.load(name)
     output = tmp_path / "memory.safetensors"
+    # Context files are heads-major whatever the case's input layout: --context-layout says so.
+    context = (["--context", str(FIXTURES / "cases" / name / "context.safetensors"), "--context-layout", "heads_major"]
+               if case.context is not None else [])
     completed = run(
         tmp_path, "--endpoint", daemon.endpoint, "--model", case.model, "--position", str(case.position),
-        "--layout", case.layout, "--method", case.method, "--output-dtype", "f32",
+        "--layout", case.layout, "--method", case.method, "--output-dtype", "f32", *context,
         "--input", str(FIXTURES / "cases" / name / "input.safetensors"), "--output", str(output),
     )
     assert completed.returncode == 0, completed.stderr
@@ -96,6 +97,8 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
         (["--input", str(wrong_size)], 65, "spans 1000 bytes"),
         (["--input", good, "--layout", "sideways"], 64, "lomad-compress: usage: --layout must be"),
         (["--input", good, "--frobnicate", "1"], 64, "unknown option --frobnicate"),
+        (["--input", good, "--context", good, "--context-layout", "diagonal"], 64, "--context-layout must be"),
+        (["--input", good, "--context", str(no_values)], 65, "lomad-compress: context: "),
         (["--input", good, "--model", "no-such-model"], 4, "lomad-compress: compress: lomad answered not_found: "),
         (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "answered invalid_argument"),
         (["--input", good, "--endpoint", nobody], 3, f"no lomad at {nobody}: the socket file does not exist"),
