@@ -105,6 +105,9 @@ def test_staged_install_names_the_prefix_not_the_stage(tmp_path):
     assert "prefix=/opt/lomad\n" in pc and "libdir=${prefix}/lib\n" in pc and str(stage) not in pc
     assert (stage / "opt/lomad/lib/liblomad-client.so.1.0.0").is_file()
     assert (stage / "opt/lomad/include/lomad_client.h").is_file()
+    completed = make("uninstall", "PREFIX=/opt/lomad", f"DESTDIR={stage}", f"BUILD={tmp_path / 'build'}")
+    assert completed.returncode == 0, completed.stderr
+    assert [p for p in stage.rglob("*") if not p.is_dir()] == []
 
 
 @pytest.mark.parametrize("linkage", ["shared", "static"])
