@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and tests the examples against a real daemon: the Python client, the C client (every run
-# of lomad-compress under valgrind --leak-check=full), the numpy generation checked against the
+# Builds and tests the examples against a real daemon: the Python client, the C client (installed
+# into a temporary prefix and programs built against it with pkg-config; every C run under
+# valgrind --leak-check=full), the numpy generation checked against the
 # in-process reference, and the two-process prefix-sharing example. Run after `swift build`;
 # .ci/run calls it. Exits non-zero on any failure.
 #

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_HEADER_BYTES (100u * 1024u * 1024u)
 #define MAX_DEPTH 16
@@ -173,8 +175,9 @@ static const char *dtype_name(lomad_dtype dtype) {
 }
 
 static int tensor_from_entry(const char *path, const char *name, const entry *e, const uint8_t *data, uint64_t data_size,
-                             lomad_layout layout, lomad_tensor *tensor, char *error, size_t error_size) {
-    if (!e->found) return failf(error, error_size, "%s: no tensor '%s'", path, name);
+                             lomad_layout layout, const char *names, lomad_tensor *tensor, char *error, size_t error_size) {
+    if (!e->found)
+        return failf(error, error_size, "%s: no tensor '%s' (the file has: %s)", path, name, *names ? names : "no tensors");
     if (dtype_from_name(e->dtype, &tensor->dtype) != 0)
         return failf(error, error_size, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16", path, name, e->dtype);
     if (e->rank != 4)
@@ -200,8 +203,18 @@ static int tensor_from_entry(const char *path, const char *name, const entry *e,
     return 0;
 }
 
-static int parse_header(const char *path, cursor *c, entry *keys, entry *values, char *error, size_t error_size) {
-    if (expect(c, '{') != 0) return failf(error, error_size, "%s: header is not a JSON object", path);
+/* Appends name to the comma-separated list in names (truncated with "..." when full). */
+static void add_name(char *names, size_t names_size, const char *name) {
+    size_t used = strlen(names);
+    int written = snprintf(names + used, names_size - used, "%s%s", used ? ", " : "", name);
+    if (written < 0 || (size_t)written >= names_size - used) memcpy(names + names_size - 4, "...", 4);
+}
+
+/* Reads the header's keys and values entries; every tensor's name goes into names. */
+static int parse_header(const char *path, cursor *c, entry *keys, entry *values, char *names, size_t names_size, char *error,
+                        size_t error_size) {
+    names[0] = '\0';
+    if (expect(c, '{') != 0) return failf(error, error_size, "%s: not a safetensors file (its header is not a JSON object)", path);
     skip_space(c);
     if (c->at < c->end && *c->at == '}') return 0;
     for (;;) {
@@ -209,6 +222,7 @@ static int parse_header(const char *path, cursor *c, entry *keys, entry *values,
         if (read_string(c, name, sizeof name) != 0 || expect(c, ':') != 0)
             return failf(error, error_size, "%s: header JSON is malformed (expected a quoted tensor name)", path);
         int status;
+        if (strcmp(name, "__metadata__") != 0) add_name(names, names_size, name);
         if (strcmp(name, "keys") == 0) status = read_entry(c, keys);
         else if (strcmp(name, "values") == 0) status = read_entry(c, values);
         else status = skip_value(c, 1);
@@ -250,16 +264,17 @@ int kv_file_read(const char *path, lomad_layout layout, kv_file *file, char *err
     for (int i = 7; i >= 0; i--) header_size = header_size << 8 | file->bytes[i];
     if (header_size > MAX_HEADER_BYTES || header_size > file->size - 8) {
         kv_file_release(file);
-        return failf(error, error_size, "%s: header length %llu does not fit the %zu-byte file", path,
-                     (unsigned long long)header_size, (size_t)size);
+        return failf(error, error_size, "%s: not a safetensors file (its header length %llu runs past the %zu-byte file)",
+                     path, (unsigned long long)header_size, (size_t)size);
     }
     cursor c = {(const char *)file->bytes + 8, (const char *)file->bytes + 8 + header_size};
     entry keys = {0}, values = {0};
+    char names[256];
     const uint8_t *data = file->bytes + 8 + header_size;
     uint64_t data_size = file->size - 8 - header_size;
-    if (parse_header(path, &c, &keys, &values, error, error_size) != 0 ||
-        tensor_from_entry(path, "keys", &keys, data, data_size, layout, &file->keys, error, error_size) != 0 ||
-        tensor_from_entry(path, "values", &values, data, data_size, layout, &file->values, error, error_size) != 0) {
+    if (parse_header(path, &c, &keys, &values, names, sizeof names, error, error_size) != 0 ||
+        tensor_from_entry(path, "keys", &keys, data, data_size, layout, names, &file->keys, error, error_size) != 0 ||
+        tensor_from_entry(path, "values", &values, data, data_size, layout, names, &file->values, error, error_size) != 0) {
         kv_file_release(file);
         return -1;
     }
@@ -273,6 +288,23 @@ int kv_file_read(const char *path, lomad_layout layout, kv_file *file, char *err
 void kv_file_release(kv_file *file) {
     free(file->bytes);
     memset(file, 0, sizeof *file);
+}
+
+int kv_file_check_output(const char *path, char *error, size_t error_size) {
+    const char *slash = strrchr(path, '/');
+    char directory[4096];
+    if (!slash) snprintf(directory, sizeof directory, ".");
+    else if (slash == path) snprintf(directory, sizeof directory, "/");
+    else if ((size_t)(slash - path) >= sizeof directory) return failf(error, error_size, "%s: the path is too long", path);
+    else snprintf(directory, sizeof directory, "%.*s", (int)(slash - path), path);
+    struct stat info;
+    if (stat(directory, &info) != 0)
+        return failf(error, error_size, "%s: the directory %s %s", path, directory,
+                     errno == ENOENT ? "does not exist" : strerror(errno));
+    if (!S_ISDIR(info.st_mode)) return failf(error, error_size, "%s: %s is not a directory", path, directory);
+    if (access(directory, W_OK) != 0)
+        return failf(error, error_size, "%s: cannot write into the directory %s (%s)", path, directory, strerror(errno));
+    return 0;
 }
 
 static int append_entry(char *header, size_t capacity, size_t *length, const char *name, lomad_dtype dtype,

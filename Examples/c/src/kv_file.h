@@ -1,5 +1,5 @@
 /*
- * KV files (DESIGN.md 6): safetensors holding `keys` and `values` ([layers, kv_heads, tokens,
+ * KV files: safetensors holding `keys` and `values` ([layers, kv_heads, tokens,
  * head_dim], or tokens-major where asked), F32, F16 or BF16; outputs add I64 `positions`.
  */
 #ifndef LOMAD_KV_FILE_H
@@ -20,6 +20,11 @@ typedef struct {
 /* 0 on success; otherwise -1 with a message naming the file and what is wrong in `error`. */
 int kv_file_read(const char *path, lomad_layout layout, kv_file *file, char *error, size_t error_size);
 void kv_file_release(kv_file *file);
+
+/* 0 when `path` can be created: its directory exists and is writable; else -1 naming the
+ * directory. Checked before compressing, so that a compress into a sequence is not appended to
+ * the sequence only for its output to be lost. */
+int kv_file_check_output(const char *path, char *error, size_t error_size);
 
 /* Writes keys, values (as they are) and positions; 0 on success, -1 with `error` set. */
 int kv_file_write(const char *path, const lomad_tensor *keys, const lomad_tensor *values, const int64_t *positions,

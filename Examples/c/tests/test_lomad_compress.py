@@ -1,46 +1,28 @@
-"""lomad-compress (the C client) against a real daemon, every run under valgrind.
-
-Each run must exit with the status its situation calls for and valgrind must report no error and
-no leak; valgrind's own failure status is 99 so that a leak is never mistaken for the program's
-exit status 1 (bad input).
-"""
+"""lomad-compress (the C client) against a real daemon, every run under valgrind (c_support):
+each run must exit with the status its situation calls for, with no valgrind error or leak."""
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
+import socket
 import struct
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
 
+from c_support import valgrind
 from lomad_client import Client
 from testing_support import FIXTURES, GoldenCase, read_file, relative_error
 
 PROGRAM = Path(__file__).resolve().parents[1] / "build" / "lomad-compress"
-VALGRIND_FAILURE = 99
-# Cases the program can run: it sends no inline context.
-CASES = [name for name in sorted(p.name for p in (FIXTURES / "cases").iterdir())
-         if not json.loads((FIXTURES / "cases" / name / "case.json").read_text())["has_context"]]
+CASES = sorted(p.name for p in (FIXTURES / "cases").iterdir() if (p / "case.json").exists())
 
 
 def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
-    assert PROGRAM.exists(), f"{PROGRAM} is missing: run `make -C Examples/c` first"
-    assert shutil.which("valgrind"), "valgrind is not installed (apt-get install valgrind)"
-    log = tmp_path / f"valgrind-{len(list(tmp_path.glob('valgrind-*')))}.log"
-    completed = subprocess.run(
-        ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible",
-         f"--error-exitcode={VALGRIND_FAILURE}", f"--log-file={log}", str(PROGRAM), *arguments],
-        capture_output=True, text=True, timeout=300,
-    )
-    report = log.read_text()
-    summary = re.search(r"ERROR SUMMARY: (\d+) errors", report)
-    assert completed.returncode != VALGRIND_FAILURE and summary and summary.group(1) == "0", report
-    assert "definitely lost" not in report or "definitely lost: 0 bytes" in report, report
-    print(f"valgrind lomad-compress {' '.join(arguments[-4:])}: {summary.group(0)}")
+    completed, _ = valgrind(PROGRAM, arguments, tmp_path)
     return completed
 
 
@@ -48,9 +30,12 @@ def run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
 def test_compresses_golden_cases(daemon, tmp_path, name):
     case = GoldenCase.load(name)
     output = tmp_path / "memory.safetensors"
+    # Context files are heads-major whatever the case's input layout: --context-layout says so.
+    context = (["--context", str(FIXTURES / "cases" / name / "context.safetensors"), "--context-layout", "heads_major"]
+               if case.context is not None else [])
     completed = run(
         tmp_path, "--endpoint", daemon.endpoint, "--model", case.model, "--position", str(case.position),
-        "--layout", case.layout, "--method", case.method, "--output-dtype", "f32",
+        "--layout", case.layout, "--method", case.method, "--output-dtype", "f32", *context,
         "--input", str(FIXTURES / "cases" / name / "input.safetensors"), "--output", str(output),
     )
     assert completed.returncode == 0, completed.stderr
@@ -87,7 +72,11 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
     truncated_header = tmp_path / "truncated_header.safetensors"
     truncated_header.write_bytes(Path(good).read_bytes()[:20])
     no_values = tmp_path / "no_values.safetensors"
-    write_safetensors(no_values, {"keys": {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1024]}}, bytes(1024))
+    write_safetensors(no_values, {"__metadata__": {"format": "pt"},
+                                  "keys": {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1024]},
+                                  "extra": {"dtype": "F32", "shape": [1], "data_offsets": [1024, 1028]}}, bytes(1028))
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("keys and values, but not a safetensors file\n")
     wrong_size = tmp_path / "wrong_size.safetensors"
     entry = {"dtype": "F32", "shape": [2, 2, 8, 8], "data_offsets": [0, 1000]}
     write_safetensors(wrong_size, {"keys": entry, "values": entry}, bytes(1000))
@@ -98,17 +87,24 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
     nobody = f"ipc://{tmp_path / 'nobody.sock'}"
 
     situations = [
-        # (arguments, exit status, text on stderr)
-        (["--input", str(tmp_path / "missing.safetensors")], 1, "cannot open"),
-        (["--input", str(truncated_header)], 1, "does not fit"),
-        (["--input", str(truncated_data)], 1, "data_offsets outside the"),
-        (["--input", str(no_values)], 1, "no tensor 'values'"),
-        (["--input", str(wrong_size)], 1, "spans 1000 bytes"),
-        (["--input", good, "--layout", "sideways"], 1, "--layout must be"),
-        (["--input", good, "--model", "no-such-model"], 4, "NOT_FOUND"),
-        (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "INVALID_ARGUMENT"),
-        (["--input", good, "--endpoint", nobody, "--timeout-ms", "200", "--retries", "1"], 3, "2 attempts"),
-        (["--input", good, "--endpoint", "bogus://x"], 1, "cannot connect"),
+        # (arguments, exit status, text on stderr): 65 bad input file, 64 usage, 4 error status,
+        # 3 no daemon, 2 invalid endpoint
+        (["--input", str(tmp_path / "missing.safetensors")], 65, "cannot open"),
+        (["--input", str(truncated_header)], 65, "not a safetensors file (its header length"),
+        (["--input", str(text_file)], 65, "not a safetensors file"),
+        (["--input", str(truncated_data)], 65, "data_offsets outside the"),
+        (["--input", str(no_values)], 65, "no tensor 'values' (the file has: keys, extra)"),
+        (["--input", str(wrong_size)], 65, "spans 1000 bytes"),
+        (["--input", good, "--layout", "sideways"], 64, "lomad-compress: usage: --layout must be"),
+        (["--input", good, "--frobnicate", "1"], 64, "unknown option --frobnicate"),
+        (["--input", good, "--context", good, "--context-layout", "diagonal"], 64, "--context-layout must be"),
+        (["--input", good, "--context", str(no_values)], 65, "lomad-compress: context: "),
+        (["--input", good, "--model", "no-such-model"], 4, "lomad-compress: compress: lomad answered not_found: "),
+        (["--input", str(odd_tokens), "--model", "llama_gqa"], 4, "answered invalid_argument"),
+        (["--input", good, "--endpoint", nobody], 3, f"no lomad at {nobody}: the socket file does not exist"),
+        (["--input", good, "--endpoint", "bogus://x"], 2, "unknown scheme 'bogus'"),
+        (["--input", good, "--endpoint", str(tmp_path / "l.sock")], 2, f"did you mean ipc://{tmp_path / 'l.sock'}?"),
+        (["--input", good, "--endpoint", "ipc://tmp/l.sock"], 2, "ipc path 'tmp/l.sock' is relative; write ipc:///tmp/l.sock"),
     ]
     for arguments, status, text in situations:
         endpoint = [] if "--endpoint" in arguments else ["--endpoint", daemon.endpoint]
@@ -116,3 +112,80 @@ def test_failure_paths_exit_cleanly(daemon, tmp_path):
         assert completed.returncode == status, (arguments, completed.stderr)
         assert text in completed.stderr, (arguments, completed.stderr)
         assert not Path(out).exists()
+
+
+# A timeout far longer than any run here takes, so "returned before the timeout would have" is
+# what these assert, not a wall-clock bound: the failure must be reported at once, not after
+# 3 attempts of it.
+LONG_TIMEOUT_MS = 30_000
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_no_daemon_is_reported_at_once(tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as bound_never_listening:
+        bound_never_listening.bind(str(stale))  # a socket file nobody accepts on: a crashed daemon's
+        situations = [
+            (f"ipc://{tmp_path / 'none.sock'}", "the socket file does not exist (is lomad running?)"),
+            (f"ipc://{tmp_path}", f"{tmp_path} is not a socket"),
+            (f"ipc://{stale}", "connection refused (the socket file is left from a daemon that is gone)"),
+            (f"tcp://127.0.0.1:{free_tcp_port()}", "connection refused"),
+        ]
+        for endpoint, text in situations:
+            completed, elapsed = valgrind(PROGRAM, ["--endpoint", endpoint, "--input", good, "--output",
+                                                    str(tmp_path / "out.safetensors"), "--timeout-ms",
+                                                    str(LONG_TIMEOUT_MS)], tmp_path)
+            assert completed.returncode == 3, (endpoint, completed.stderr)
+            assert f"lomad-compress: compress: no lomad at {endpoint}: {text}" in completed.stderr, completed.stderr
+            assert elapsed < LONG_TIMEOUT_MS / 1000, f"{endpoint}: took {elapsed:.1f} s, as long as a timeout"
+
+
+@pytest.fixture
+def silent_daemon(tmp_path):
+    """An endpoint that accepts connections and requests but never answers: a hung daemon."""
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    router.linger = 0
+    endpoint = f"ipc://{tmp_path / 'silent.sock'}"
+    router.bind(endpoint)
+    yield endpoint
+    router.close()
+    context.term()
+
+
+def test_timeout_resends_only_what_is_safe_to_repeat(silent_daemon, tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    common = ["--endpoint", silent_daemon, "--input", good, "--output", str(tmp_path / "out.safetensors"),
+              "--timeout-ms", "300", "--retries", "2"]
+    completed, _ = valgrind(PROGRAM, common, tmp_path)
+    assert completed.returncode == 3, completed.stderr
+    assert f"no reply from lomad at {silent_daemon} within 300 ms (3 attempts)" in completed.stderr
+    completed, _ = valgrind(PROGRAM, [*common, "--sequence", "s"], tmp_path)
+    assert completed.returncode == 3, completed.stderr
+    assert "(1 attempt); not re-sent, since a second attempt could apply it twice" in completed.stderr
+
+
+def test_help_documents_defaults_and_exit_statuses(tmp_path):
+    completed, _ = valgrind(PROGRAM, ["--help"], tmp_path)
+    assert completed.returncode == 0
+    for text in ("default 5000", "default 2", "0 ok", "1 unexpected failure", "2 invalid endpoint",
+                 "3 no daemon answered", "4 lomad answered with an error", "5 not admitted", "64 usage error",
+                 "65 bad input file"):
+        assert text in " ".join(completed.stdout.split()), text
+
+
+def test_missing_output_directory_is_reported_before_compressing(daemon, tmp_path):
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    missing = tmp_path / "no-such-dir"
+    completed = run(tmp_path, "--endpoint", daemon.endpoint, "--model", "llama_gqa", "--input", good,
+                    "--sequence", "c-unwritable", "--output", str(missing / "out.safetensors"))
+    assert completed.returncode == 1, completed.stderr
+    assert f"lomad-compress: output: {missing / 'out.safetensors'}: the directory {missing} does not exist" in completed.stderr
+    with Client(daemon.endpoint) as client:  # nothing was appended for an output that could not be written
+        assert [s.name for s in client.list_sequences("c-unwritable")] == []
