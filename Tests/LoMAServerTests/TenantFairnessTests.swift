@@ -9,6 +9,7 @@ import Testing
 final class FloodCounters: Sendable {
     let completed = Atomic<Int>(0)
     let refusedByShare = Atomic<Int>(0)
+    let refusedOtherwise = Atomic<Int>(0)
     let otherFailures = Atomic<Int>(0)
     let stop = Atomic<Bool>(false)
 }
@@ -19,7 +20,8 @@ final class FloodCounters: Sendable {
 /// and the next, not for the flooder's whole backlog.
 @Suite("Tenant fairness")
 struct TenantFairnessTests {
-    static let flooders = 8
+    /// More than the whole queue and a running pass: without a share, A alone fills the queue.
+    static let flooders = 12
     static let floodSegments = 32
     static let quietRequests = 10
     static let queueDepth = 8
@@ -47,6 +49,9 @@ struct TenantFairnessTests {
                                         && error.message.contains("tenant 'alpha'") && error.message.contains("tenant_queue_percent") {
                                 counters.refusedByShare.add(1, ordering: .relaxed)
                                 try? await Task.sleep(for: .milliseconds(5))
+                            } catch let error as StatusError where error.code == .resourceExhausted {
+                                counters.refusedOtherwise.add(1, ordering: .relaxed)
+                                try? await Task.sleep(for: .milliseconds(5))
                             } catch {
                                 counters.otherFailures.add(1, ordering: .relaxed)
                             }
@@ -55,10 +60,10 @@ struct TenantFairnessTests {
                 }
             }
         }
-        // A holds its whole share before B asks anything.
+        // A is refused (it holds all it may) before B asks anything.
         let giveUp = ContinuousClock.now + .seconds(120)
-        while counters.refusedByShare.load(ordering: .relaxed) == 0 {
-            try #require(ContinuousClock.now < giveUp, "tenant A never filled its share; log:\n\(daemon.daemon.log)")
+        while counters.refusedByShare.load(ordering: .relaxed) + counters.refusedOtherwise.load(ordering: .relaxed) == 0 {
+            try #require(ContinuousClock.now < giveUp, "tenant A was never refused; log:\n\(daemon.daemon.log)")
             try await Task.sleep(for: .milliseconds(10))
         }
 
@@ -83,6 +88,8 @@ struct TenantFairnessTests {
         print("fairness: tenant B \(quietOK)/\(Self.quietRequests) ok, A passes finished while each B request waited \(floodPassesDuringQuiet); tenant A \(completed) ok, \(refused) refused by its share")
         #expect(quietOK == Self.quietRequests)
         #expect(counters.otherFailures.load(ordering: .relaxed) == 0)
+        // A was held to its share, never to the whole queue's bound.
+        #expect(refused > 0 && counters.refusedOtherwise.load(ordering: .relaxed) == 0)
         #expect(stats.tenant.name == "beta")
         // With A's share of 4 waiting and one running, first come first served would make each B
         // request wait for about five of A's passes; in turn it waits for the running one, and
