@@ -31,7 +31,7 @@ extension ServiceSettings {
         .integer("limits.queue_depth", \.queueDepth, minimum: 0, reloadable: true, "Requests that may wait for a worker before new ones are refused as busy."),
         .integer("limits.max_queued_bytes", \.maxQueuedBytes, minimum: 1, reloadable: true, "Bytes of requests that may wait for or be held by workers before new ones are refused as busy: the bound on request memory."),
         .number("limits.drain_timeout_seconds", \.drainTimeoutSeconds, minimum: 0, reloadable: true, "Seconds to keep answering accepted requests after SIGTERM; then running passes are cancelled and their requests answered unavailable."),
-        .integer("limits.max_segments_per_request", \.maxSegmentsPerRequest, minimum: 1, reloadable: true, "Most segments one compress request may carry (its own plus a sequence's stored memory is not counted); more is refused as resource_exhausted."),
+        .integer("limits.max_segments_per_request", \.maxSegmentsPerRequest, minimum: 1, reloadable: true, "Most segments one compress request may carry (the stored memory of a sequence it extends does not count); more is refused as resource_exhausted before any compute."),
         .number("limits.max_compute_seconds", \.maxComputeSeconds, minimum: 0, reloadable: true, "Seconds one pass may compute before it is stopped and its requests answered resource_exhausted (0: no limit)."),
         .integer("limits.tenant_queue_percent", \.tenantQueuePercent, minimum: 1, maximum: 100, reloadable: true, "Percent of limits.queue_depth one tenant's waiting requests may take; past it that tenant is refused as busy while others are still admitted."),
         .integer("threads.workers", \.workers, minimum: 1, maximum: 1024, "Compute worker threads."),
