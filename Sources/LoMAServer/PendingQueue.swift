@@ -72,17 +72,20 @@ struct PendingQueue {
     /// alone always may.
     mutating func takeNextBatch(maxRequests: Int,
                                 isReady: (ContinuousClock.Instant, Int) -> Bool) -> [PendingRequest]? {
-        var decided: [String: Bool] = [:]
+        // Keys found not ready: every tenant's requests with that key wait.
+        var waiting = Set<String>()
         for tenant in tenantsInTurn() {
             for index in requests.indices where requests[index].tenant == tenant {
                 guard let key = requests[index].batchKey else {
                     return take([index], for: tenant)
                 }
+                guard !waiting.contains(key) else { continue }
                 let sameKey = requests.indices.filter { requests[$0].batchKey == key }
                 let size = min(sameKey.count, max(1, maxRequests))
-                let ready = decided[key] ?? isReady(requests[sameKey[0]].arrival, size)
-                decided[key] = ready
-                guard ready else { continue }
+                guard isReady(requests[sameKey[0]].arrival, size) else {
+                    waiting.insert(key)
+                    continue
+                }
                 // The leader is its tenant's oldest with this key, so it is in the first round.
                 let members = [index] + interleavedByTenant(sameKey).filter { $0 != index }
                 return take(Array(members.prefix(size)), for: tenant)
