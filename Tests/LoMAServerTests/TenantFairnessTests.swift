@@ -22,7 +22,10 @@ final class FloodCounters: Sendable {
 struct TenantFairnessTests {
     /// More than the whole queue and a running pass: without a share, A alone fills the queue.
     static let flooders = 12
-    static let floodSegments = 32
+    /// Long enough that a pass outlasts the delays a loaded machine adds to a client's round
+    /// trip: A's passes are counted as A's clients receive them, so a reply A's client took long
+    /// to read would otherwise count against a later B request.
+    static let floodSegments = 256
     static let quietRequests = 10
     static let queueDepth = 8
 
@@ -48,10 +51,10 @@ struct TenantFairnessTests {
                             } catch let error as StatusError where error.code == .resourceExhausted
                                         && error.message.contains("tenant 'alpha'") && error.message.contains("tenant_queue_percent") {
                                 counters.refusedByShare.add(1, ordering: .relaxed)
-                                try? await Task.sleep(for: .milliseconds(5))
+                                try? await Task.sleep(for: .milliseconds(20))
                             } catch let error as StatusError where error.code == .resourceExhausted {
                                 counters.refusedOtherwise.add(1, ordering: .relaxed)
-                                try? await Task.sleep(for: .milliseconds(5))
+                                try? await Task.sleep(for: .milliseconds(20))
                             } catch {
                                 counters.otherFailures.add(1, ordering: .relaxed)
                             }
