@@ -1,8 +1,9 @@
 extension LlamaModel {
     /// Compresses every job in one batched pass: LoMA jobs share their matrix products (their
     /// memory tokens are stacked as rows), baseline jobs are computed directly. Results come
-    /// back in job order. Throws before computing anything if any job is invalid.
-    public func compress(_ jobs: [CompressionJob]) throws -> [CompressionResult] {
+    /// back in job order. Throws before computing anything if any job is invalid, and throws the
+    /// error `cancellation` returns when it stops the pass (between layers), with no result.
+    public func compress(_ jobs: [CompressionJob], cancellation: PassCancellation = .never) throws -> [CompressionResult] {
         let shapes = try jobs.enumerated().map { index, job in
             try validate(job, label: jobs.count > 1 ? "job \(index): " : "")
         }
@@ -26,7 +27,7 @@ extension LlamaModel {
                 Baselines.strided(job, ratio: c.loma.compressionRatio, into: outputs[index])
             }
         }
-        if !lomaJobs.isEmpty { runMemoryPass(lomaJobs) }
+        if !lomaJobs.isEmpty { try runMemoryPass(lomaJobs, cancellation: cancellation) }
         return zip(jobs, outputs).map { job, output in
             let positions = (0..<output.tokens).map {
                 Int64(memoryPosition(blockPosition: job.position, index: $0))

@@ -36,8 +36,9 @@ private struct MemoryPassScratch {
 extension LlamaModel {
     /// The memory pass of DESIGN.md 3.2/3.3 over several jobs at once. Segment step `s` stacks
     /// the memory tokens of every job that has an `s`-th segment into one matrix, so weights
-    /// are streamed once per step for all of them; attention is per job.
-    func runMemoryPass(_ jobs: [MemoryPassJob]) {
+    /// are streamed once per step for all of them; attention is per job. `cancellation` is asked
+    /// before every layer of every step, so a stopped pass ends within one layer's work.
+    func runMemoryPass(_ jobs: [MemoryPassJob], cancellation: PassCancellation = .never) throws {
         let c = configuration
         let perSegment = c.loma.memoryTokensPerSegment
         let maximumSegments = jobs.map(\.segments).max() ?? 0
@@ -56,6 +57,7 @@ extension LlamaModel {
             }
             let (cosines, sines) = rotary.tables(for: positions)
             for (layerIndex, layer) in layers.enumerated() {
+                try cancellation.checkpoint()
                 runLayer(layer, index: layerIndex, step: step, jobs: active, rows: rows,
                          cos: cosines, sin: sines, scratch: scratch)
             }

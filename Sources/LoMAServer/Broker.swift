@@ -36,13 +36,16 @@ final class Broker {
     private var pending = PendingQueue()
     private var stats = BrokerStats()
     private var drainStartedAt: ContinuousClock.Instant?
+    /// Set when the drain timeout passes: running passes then stop at their next layer.
+    private let drainDeadline: DrainDeadline
     private var watchdog: BrokerWatchdog?
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
          models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
-         notifier: ServiceNotifier, logger: Logger) throws {
+         notifier: ServiceNotifier, drainDeadline: DrainDeadline, logger: Logger) throws {
         let configuration = reloadable.current
+        self.drainDeadline = drainDeadline
         self.configuration = configuration
         self.reloadable = reloadable
         self.store = store
@@ -135,6 +138,7 @@ final class Broker {
             abandonPendingIfDrainTimedOut()
             stats.recordLoad(queueDepth: pending.count, busyWorkers: busyWorkers)
         }
+        answerRequestsStillRunning()
         logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])
     }
 
@@ -201,13 +205,44 @@ final class Broker {
         ])
     }
 
+    /// At the drain deadline: requests still waiting are answered UNAVAILABLE here, and running
+    /// passes are told to stop, so their workers answer UNAVAILABLE within one layer's work.
     private func abandonPendingIfDrainTimedOut() {
         guard let drainStartedAt, ContinuousClock.now - drainStartedAt > configuration.drainTimeout else { return }
+        if !drainDeadline.hasPassed {
+            drainDeadline.markPassed()
+            logger.info("drain timeout passed: cancelling running passes", metadata: ["busy_workers": "\(busyWorkers)"])
+        }
         for request in pending.removeAll() {
             heldBytes -= request.byteCount
             reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
                   error: .unavailable("lomad is shutting down and this request did not reach a worker in time"))
         }
+    }
+
+    /// The broker is about to stop: a request a worker still holds (a pass that outran the grace
+    /// after the drain deadline, or a store write in progress) gets UNAVAILABLE now, so no client
+    /// is ever left without a reply. Its worker's own reply, if it ever comes, finds no broker.
+    private func answerRequestsStillRunning() {
+        for (worker, held) in inFlightByWorker {
+            for request in held {
+                heldBytes -= request.byteCount
+                reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
+                      error: .unavailable("lomad is stopping and this request's work did not end by the drain deadline; retry against another instance or after restart"))
+            }
+            inFlightByWorker[worker] = nil
+        }
+    }
+
+    /// The refusal for a request of `tenant` when it already holds its share of the queue
+    /// (`limits.tenant_queue_percent` of the depth); nil when it may wait. Idle workers count as
+    /// room, as they do for the whole queue, since a request for one goes at once.
+    private func tenantShareRefusal(_ tenant: String) -> StatusError? {
+        let limit = configuration.tenantQueueLimit
+        let waiting = pending.count(of: tenant)
+        guard waiting >= limit + idleWorkers.count else { return nil }
+        return .resourceExhausted(
+            "lomad is busy: tenant '\(tenant)' already has \(waiting) requests waiting, its share of the queue (limits.tenant_queue_percent \(configuration.tenantQueuePercent)% of \(configuration.queueDepth)); retry later")
     }
 
     // MARK: workers
@@ -269,7 +304,10 @@ final class Broker {
         }
         do {
             try backend.send(message)
-            inFlightByWorker[worker, default: []] += batch.map { InFlightRequest(arrival: $0.arrival, byteCount: $0.byteCount) }
+            inFlightByWorker[worker, default: []] += batch.map {
+                InFlightRequest(route: $0.route, operation: $0.operation, requestID: $0.requestID, arrival: $0.arrival,
+                                byteCount: $0.byteCount)
+            }
             busyWorkers += 1
             if batch.first?.batchKey != nil { stats.recordBatch(size: batch.count) }
         } catch {
@@ -348,6 +386,8 @@ final class Broker {
         } else if pending.count >= configuration.queueDepth + idleWorkers.count {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: .resourceExhausted(
                 "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))
+        } else if let refusal = tenantShareRefusal(tenant) {
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: refusal)
         } else if heldBytes + byteCount > configuration.maxQueuedBytes {
             let error: StatusError = byteCount > configuration.maxQueuedBytes
                 ? .resourceExhausted("this request's \(byteCount) bytes exceed limits.max_queued_bytes (\(configuration.maxQueuedBytes)); send fewer segments per request")

@@ -24,8 +24,10 @@ struct PreparedCompression {
 
     /// Checks `request` against the model it names and the tensors it carries, and reads the
     /// memory of the sequence it names (which the segment attends to after any inline context).
+    /// - Parameter maxSegments: most segments the request may carry; checked before any stored
+    ///   memory is read, so an oversized request costs no compute and no store read.
     init(_ request: Loma_V1_CompressRequest, in message: DecodedMessage<Loma_V1_Request>, models: ModelRegistry,
-         store: MemoryStore, tenant: String) throws {
+         store: MemoryStore, tenant: String, maxSegments: Int = .max) throws {
         (modelName, model) = try models.model(named: request.model)
 
         guard request.hasSegment, request.segment.hasKeys, request.segment.hasValues else {
@@ -81,6 +83,10 @@ struct PreparedCompression {
                                           label: "compress: ").segments
         } catch let error as LoMAModelError {
             throw error.statusError
+        }
+        guard segments <= maxSegments else {
+            throw StatusError.resourceExhausted(
+                "this request carries \(segments) segments and limits.max_segments_per_request allows \(maxSegments); send them in several requests")
         }
         var position = Int(request.position)
         if request.sequence.isEmpty {

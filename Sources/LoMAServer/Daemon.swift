@@ -18,6 +18,7 @@ public final class Daemon: Sendable {
     private let logger: Logger
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
+    private let drainDeadline = DrainDeadline()
 
     /// - Parameters:
     ///   - store: the store's figures for the stats operation, read by the broker thread when a
@@ -64,7 +65,7 @@ public final class Daemon: Sendable {
         for path in ipcPaths { try IPCSocketFile.claim(path) }
 
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
-        let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier
+        let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier, drainDeadline = drainDeadline
         let authenticator: JoinableThread
         do {
             authenticator = try startAuthenticator()
@@ -79,7 +80,8 @@ public final class Daemon: Sendable {
             let broker: Broker
             do {
                 broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
-                                    models: models, store: store, tenants: tenants, notifier: notifier, logger: logger)
+                                    models: models, store: store, tenants: tenants, notifier: notifier,
+                                    drainDeadline: drainDeadline, logger: logger)
                 for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }
             } catch {
                 started.put(.failure(error))
@@ -110,8 +112,9 @@ public final class Daemon: Sendable {
         let workers = (0..<configuration.workers).map { index in
             // The broker applies the (reloadable) limits before a request reaches a worker; workers
             // decode with the widest ones so a raised limit never makes them refuse what it accepted.
-            let worker = Worker(context: context, endpoints: endpoints, limits: .widest,
-                                handler: handler, logger: logger)
+            let worker = Worker(context: context, endpoints: endpoints, limits: .widest, handler: handler,
+                                reloadable: reloadable, drainDeadline: drainDeadline, now: { ContinuousClock.now },
+                                logger: logger)
             return JoinableThread(name: "lomad-worker-\(index)") { worker.run() }
         }
         logger.info("serving", metadata: [
@@ -122,6 +125,10 @@ public final class Daemon: Sendable {
         onReady(bound)
 
         brokerThread.join()
+        // The broker has answered every request it will; whatever pass still runs (the broker
+        // stopped on an error, or a pass outran the grace after the deadline) stops at its next
+        // layer, so joining the workers takes at most one layer's work.
+        drainDeadline.markPassed()
         context.shutdown()
         for worker in workers { worker.join() }
         authenticator.join()

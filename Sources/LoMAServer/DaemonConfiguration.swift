@@ -31,6 +31,15 @@ public struct DaemonConfiguration: Sendable {
     public var batchWindow: Duration
     /// Most compress requests one pass serves.
     public var maxBatchRequests: Int
+    /// Most segments one compress request may carry, so that no single request can hold a worker
+    /// for minutes; larger ones are refused before any compute.
+    public var maxSegmentsPerRequest: Int
+    /// How long one pass may compute before it is stopped between layers and its requests are
+    /// answered RESOURCE_EXHAUSTED; nil for no limit.
+    public var maxComputeTime: Duration?
+    /// Percent of `queueDepth` one tenant's waiting requests may take, so that a tenant flooding
+    /// the daemon is refused while other tenants' requests are still admitted.
+    public var tenantQueuePercent: Int
     /// Permission bits and group given to every `ipc://` socket file before the daemon reports
     /// ready, so that exactly the members of a clients' group can connect.
     public var socketPermissions: SocketPermissions
@@ -41,6 +50,11 @@ public struct DaemonConfiguration: Sendable {
     /// long, so a test can watch the systemd watchdog pings stop. Set only through
     /// `LOMAD_TEST_STALL_BROKER_AFTER`.
     public var stallBrokerAfter: Duration?
+
+    /// Requests one tenant may have waiting: its percent of the queue depth, at least one.
+    var tenantQueueLimit: Int {
+        max(1, (queueDepth * tenantQueuePercent + 99) / 100)
+    }
 
     public init(
         endpoints: [Endpoint] = [Endpoint.defaultIPC],
@@ -53,6 +67,9 @@ public struct DaemonConfiguration: Sendable {
         receiveHighWaterMark: Int32 = 4,
         batchWindow: Duration = .milliseconds(2),
         maxBatchRequests: Int = 16,
+        maxSegmentsPerRequest: Int = 1024,
+        maxComputeTime: Duration? = .seconds(60),
+        tenantQueuePercent: Int = 50,
         socketPermissions: SocketPermissions = SocketPermissions(),
         curveServer: CurveServerKeys? = nil,
         stallBrokerAfter: Duration? = nil
@@ -67,13 +84,17 @@ public struct DaemonConfiguration: Sendable {
         self.receiveHighWaterMark = receiveHighWaterMark
         self.batchWindow = batchWindow
         self.maxBatchRequests = maxBatchRequests
+        self.maxSegmentsPerRequest = maxSegmentsPerRequest
+        self.maxComputeTime = maxComputeTime
+        self.tenantQueuePercent = tenantQueuePercent
         self.socketPermissions = socketPermissions
         self.curveServer = curveServer
         self.stallBrokerAfter = stallBrokerAfter
     }
 
     /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,
-    /// queue depth and bytes, batching and the drain timeout. Endpoints, workers and socket permissions
+    /// queue depth and bytes, per-tenant share, batching, the drain timeout and the per-request
+    /// compute limits. Endpoints, workers and socket permissions
     /// stay as they were bound.
     public func reloading(_ new: DaemonConfiguration) -> DaemonConfiguration {
         var result = self
@@ -83,6 +104,9 @@ public struct DaemonConfiguration: Sendable {
         result.drainTimeout = new.drainTimeout
         result.batchWindow = new.batchWindow
         result.maxBatchRequests = new.maxBatchRequests
+        result.maxSegmentsPerRequest = new.maxSegmentsPerRequest
+        result.maxComputeTime = new.maxComputeTime
+        result.tenantQueuePercent = new.tenantQueuePercent
         return result
     }
 }

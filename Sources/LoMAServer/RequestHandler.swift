@@ -5,10 +5,13 @@ import LoMAProtocol
 public struct ClientRequest {
     public let message: DecodedMessage<Loma_V1_Request>
     public let tenant: String
+    /// The segment limit and the cancellation its pass runs under.
+    public let budget: ComputeBudget
 
-    public init(message: DecodedMessage<Loma_V1_Request>, tenant: String) {
+    public init(message: DecodedMessage<Loma_V1_Request>, tenant: String, budget: ComputeBudget = .unlimited) {
         self.message = message
         self.tenant = tenant
+        self.budget = budget
     }
 
     public var envelope: Loma_V1_Request { message.envelope }

@@ -19,7 +19,12 @@ public struct ServiceHandler: RequestHandler {
         switch request.envelope.operation {
         case .compress(let compress):
             let prepared = try prepare(compress, in: request)
-            let result = try withExtendedLifetime(request) { try Self.run(prepared.model, [prepared.job]) }
+            let result: [CompressionResult]
+            do {
+                result = try withExtendedLifetime(request) { try Self.run(prepared.model, [prepared.job], request.budget) }
+            } catch let stopped as PassStopped {
+                throw stopped.status
+            }
             return try prepared.finish(with: result[0], store: store, tenant: request.tenant, into: &reply)
         case .readMemory(let read):
             return try sequences.readMemory(read, into: &reply)
@@ -40,7 +45,8 @@ public struct ServiceHandler: RequestHandler {
     }
 
     /// Compress requests the broker grouped share one pass per model; anything else, or a batch
-    /// whose pass fails, is handled request by request so one failure stays its own.
+    /// whose pass fails, is handled request by request so one failure stays its own. A pass that
+    /// was stopped (shutdown, compute limit) is not retried: every request in it gets that status.
     public func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome] {
         guard requests.count > 1 else { return requests.map(outcome) }
         var outcomes = [HandlerOutcome?](repeating: nil, count: requests.count)
@@ -60,7 +66,8 @@ public struct ServiceHandler: RequestHandler {
         for group in byModel.values {
             guard let model = group.first?.compression.model else { continue }
             do {
-                let results = try withExtendedLifetime(requests) { try Self.run(model, group.map(\.compression.job)) }
+                let budget = requests[group[0].index].budget
+                let results = try withExtendedLifetime(requests) { try Self.run(model, group.map(\.compression.job), budget) }
                 for (member, result) in zip(group, results) {
                     var message = OutgoingMessage()
                     let tenant = requests[member.index].tenant
@@ -68,6 +75,8 @@ public struct ServiceHandler: RequestHandler {
                         (try member.compression.finish(with: result, store: store, tenant: tenant, into: &message), message)
                     }.mapError(StatusError.init(describing:))
                 }
+            } catch let stopped as PassStopped {
+                for member in group { outcomes[member.index] = .failure(stopped.status) }
             } catch {
                 for member in group { outcomes[member.index] = outcome(of: requests[member.index]) }
             }
@@ -76,12 +85,14 @@ public struct ServiceHandler: RequestHandler {
     }
 
     private func prepare(_ compress: Loma_V1_CompressRequest, in request: ClientRequest) throws -> PreparedCompression {
-        try PreparedCompression(compress, in: request.message, models: models, store: store, tenant: request.tenant)
+        try PreparedCompression(compress, in: request.message, models: models, store: store, tenant: request.tenant,
+                                maxSegments: request.budget.maxSegments)
     }
 
-    private static func run(_ model: LlamaModel, _ jobs: [CompressionJob]) throws -> [CompressionResult] {
+    /// Throws `PassStopped` as it is when the budget's cancellation stopped the pass.
+    private static func run(_ model: LlamaModel, _ jobs: [CompressionJob], _ budget: ComputeBudget) throws -> [CompressionResult] {
         do {
-            return try model.compress(jobs)
+            return try model.compress(jobs, cancellation: budget.cancellation)
         } catch let error as LoMAModelError {
             throw error.statusError
         }

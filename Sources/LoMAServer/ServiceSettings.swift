@@ -25,6 +25,11 @@ public struct ServiceSettings: Sendable, Equatable {
     public var queueDepth = 64
     public var maxQueuedBytes = 1 << 30
     public var drainTimeoutSeconds = 10.0
+    /// A 1,536-segment request kept a worker busy for most of a minute; a bound per request keeps
+    /// one client from holding a worker that long.
+    public var maxSegmentsPerRequest = 1024
+    public var maxComputeSeconds = 60.0
+    public var tenantQueuePercent = 50
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
     public var blasThreads = 0
@@ -63,6 +68,9 @@ extension ServiceSettings {
             drainTimeout: .milliseconds(Int64((drainTimeoutSeconds * 1000).rounded())),
             batchWindow: .microseconds(Int64((batchWindowMilliseconds * 1000).rounded())),
             maxBatchRequests: batchMaxRequests,
+            maxSegmentsPerRequest: maxSegmentsPerRequest,
+            maxComputeTime: maxComputeSeconds > 0 ? .milliseconds(Int64((maxComputeSeconds * 1000).rounded())) : nil,
+            tenantQueuePercent: tenantQueuePercent,
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
     }
 

@@ -1,15 +1,22 @@
 import Logging
+import LoMAModel
 import LoMAProtocol
 import ZeroMQ
 
 /// One compute thread: a DEALER on the broker's inproc backend that announces itself ready and
 /// then answers the requests it is handed (one, or a batch for one pass) until the context
-/// shuts down.
+/// shuts down. Each pass runs under a budget taken from the configuration in force when it
+/// starts: the segment limit, the compute limit, and the daemon's drain deadline.
 struct Worker {
     let context: ZMQContext
     let endpoints: BrokerEndpoints
     let limits: ProtocolLimits
     let handler: any RequestHandler
+    let reloadable: ReloadableConfiguration
+    let drainDeadline: DrainDeadline
+    /// Reads the clock the compute limit is measured on; injectable so the limit can be tested
+    /// without waiting on real time.
+    let now: @Sendable () -> ContinuousClock.Instant
     let logger: Logger
 
     /// Runs on the worker's own thread, which owns the socket for its whole life.
@@ -57,11 +64,12 @@ struct Worker {
         }
         var decoded: [ClientRequest] = []
         var outcomes: [HandlerOutcome?] = []
+        let budget = currentBudget()
         for index in parts.indices {
             do {
                 let message = try DecodedMessage<Loma_V1_Request>(frames: parts[index].application, limits: limits)
                 parts[index].operation = Operation(message.envelope.operation)
-                decoded.append(ClientRequest(message: message, tenant: parts[index].tenant))
+                decoded.append(ClientRequest(message: message, tenant: parts[index].tenant, budget: budget))
                 outcomes.append(nil)
             } catch {
                 outcomes.append(.failure(StatusError(describing: error)))
@@ -74,6 +82,20 @@ struct Worker {
             let outcome = early ?? handled.next() ?? .failure(.internalError("the handler returned too few outcomes"))
             return reply(to: part, requestID: request?.envelope.requestID ?? 0, outcome: outcome)
         }
+    }
+
+    /// The budget of a pass starting now: it stops at the drain deadline, or once it has run past
+    /// the compute limit in force now (a later reload does not move a running pass's limit).
+    private func currentBudget() -> ComputeBudget {
+        let configuration = reloadable.current
+        let drainDeadline = drainDeadline, now = now
+        let limit = configuration.maxComputeTime
+        let stopAt = limit.map { now() + $0 }
+        return ComputeBudget(maxSegments: configuration.maxSegmentsPerRequest, cancellation: PassCancellation {
+            if drainDeadline.hasPassed { return PassStopped.draining }
+            if let limit, let stopAt, now() >= stopAt { return PassStopped.overComputeLimit(limit) }
+            return nil
+        })
     }
 
     private func reply(to part: Part, requestID: UInt64, outcome: HandlerOutcome) -> Reply {

@@ -68,6 +68,15 @@ struct Serve: ParsableCommand {
     @Option(help: "limits.drain_timeout_seconds.")
     var drainTimeout: String?
 
+    @Option(help: "limits.max_segments_per_request.")
+    var maxSegments: String?
+
+    @Option(help: "limits.max_compute_seconds (0: no limit).")
+    var maxComputeSeconds: String?
+
+    @Option(help: "limits.tenant_queue_percent: percent of the queue one tenant may take.")
+    var tenantQueuePercent: String?
+
     @Option(help: "batching.window_ms.")
     var batchWindowMs: String?
 
