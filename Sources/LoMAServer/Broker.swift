@@ -236,8 +236,10 @@ final class Broker {
 
     /// The refusal for a request of `tenant` when it already holds its share of the queue
     /// (`limits.tenant_queue_percent` of the depth); nil when it may wait. Idle workers count as
-    /// room, as they do for the whole queue, since a request for one goes at once.
+    /// room, as they do for the whole queue, since a request for one goes at once. A daemon with
+    /// one tenant (no clients file naming any) has nobody to share with and keeps the whole queue.
     private func tenantShareRefusal(_ tenant: String) -> StatusError? {
+        guard tenants.hasSeveralTenants else { return nil }
         let limit = configuration.tenantQueueLimit
         let waiting = pending.count(of: tenant)
         guard waiting >= limit + idleWorkers.count else { return nil }

@@ -65,6 +65,13 @@ public final class TenantDirectory: Sendable {
         }
     }
 
+    /// Whether more than one tenant can connect: the clients file names at least one besides the
+    /// default tenant. Per-tenant shares only mean something then; a single-tenant daemon keeps
+    /// its whole queue.
+    var hasSeveralTenants: Bool {
+        contents.withLock { !$0.allowList.tenants.isEmpty }
+    }
+
     /// Most bytes `tenant` may store, or nil for no limit.
     public func quotaBytes(of tenant: String) -> Int? {
         let quota = contents.withLock { $0.allowList.quotaBytes(of: tenant) ?? $0.defaultQuotaBytes }
