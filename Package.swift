@@ -50,7 +50,9 @@ let package = Package(
         .target(name: "LoMAModel", dependencies: ["COpenBLAS", "CLoMAKernels"]),
 
         // storage
-        .target(name: "LoMAStore", dependencies: ["CLMDB"]),
+        // CRC-32C for the store's record checksums (SSE4.2 picked at run time, a table otherwise).
+        .target(name: "CLoMAChecksum"),
+        .target(name: "LoMAStore", dependencies: ["CLMDB", "CLoMAChecksum"]),
 
         // wire
         .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
@@ -83,6 +85,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CLoMAKernels" {
+let cTargets: Set<String> = ["CLoMAKernels", "CLoMAChecksum"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
 }

@@ -4,6 +4,7 @@ from .chunk_hash import ROOT_HASH, chunk_hashes
 from .client import METHODS, Client
 from .curve import CurveKeys, read_key_file
 from .errors import (
+    DataLoss,
     FailedPrecondition,
     Internal,
     InvalidArgument,
@@ -42,4 +43,5 @@ __all__ = [
     "Unavailable",
     "Internal",
     "Unimplemented",
+    "DataLoss",
 ]
