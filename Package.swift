@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore"]),
+        .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
                                                          "LoMATestSupport"]),
