@@ -58,7 +58,9 @@ let package = Package(
         .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
 
         // service
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", logging,
+        // malloc_trim for the daemon's return of freed memory after a burst (AllocatorTrim).
+        .target(name: "CLoMAAllocator"),
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
                                                   coreMetrics, prometheus, tomlKit]),
 
         // clients
@@ -85,7 +87,7 @@ let package = Package(
     ]
 )
 
-let cTargets: Set<String> = ["CLoMAKernels", "CLoMAChecksum"]
+let cTargets: Set<String> = ["CLoMAKernels", "CLoMAChecksum", "CLoMAAllocator"]
 for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
 }
