@@ -7,7 +7,7 @@ import CLoMAChecksum
 /// CRC-32C rather than a 64-bit hash: what it guards against is storage damage, not an
 /// adversary, and a CRC detects every burst of up to 32 flipped bits and every 1-, 2- and 3-bit
 /// error in records far larger than a segment, which no hash promises; the SSE4.2 instruction
-/// makes it cost a few percent of a read's copy (see docs/store.md).
+/// runs at 5-10 GB/s, about the cost of one more copy of the record (see docs/store.md).
 enum RecordChecksum {
     static func of(key: [UInt8], value: UnsafeRawBufferPointer) -> UInt32 {
         let keyChecksum = key.withUnsafeBytes { loma_crc32c(0, $0.baseAddress, $0.count) }
