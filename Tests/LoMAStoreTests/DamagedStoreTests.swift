@@ -133,7 +133,7 @@ struct DamagedStoreTests {
         let copy = try StoreFileDamage.copy(built.directory)
         defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
         var generator = SeededGenerator(seed: seed)
-        try StoreFileDamage.flipBits(in: StoreFileDamage.dataFile(in: copy), count: 16, using: &generator)
+        let flips = try StoreFileDamage.flipBits(in: StoreFileDamage.dataFile(in: copy), count: 16, using: &generator)
 
         let store = try MemoryStore(configuration: .init(mode: .durable(directory: copy), mapSizeBytes: 256 << 20))
         defer { store.close() }
@@ -155,7 +155,7 @@ struct DamagedStoreTests {
         #expect(lost > 0, "16 flips in \(fileBytes) bytes of mostly segment data should damage some segment")
         #expect(identical > 24 * 24 / 2, "the undamaged rest is still served")
         #expect(store.statistics.damagedReads == lost)
-        print("bit flips (seed \(seed)): \(identical) segments identical, \(lost) data_loss, \(store.statistics.damagedRecords) records damaged at open")
+        print("bit flips (seed \(seed)) at \(flips.map { "\($0.offset).\($0.bit)" }.joined(separator: " ")): \(identical) segments identical, \(lost) data_loss, \(store.statistics.damagedRecords) records damaged at open")
     }
 
     @Test("A checksummed store with a record's checksum gone answers dataLoss for that record")
