@@ -223,6 +223,87 @@ struct DamagedStoreTests {
         #expect(reopened.statistics.uncheckedRecords == 1, "s1's record was rewritten with a checksum; s0's was not")
     }
 
+    @Test("A sequence record failing its checksum at open answers dataLoss by name, is left out of list, and can be deleted")
+    func damagedSequenceRecord() throws {
+        let built = try Self.buildStore(sequences: 3, perSequence: 2)
+        defer { try? FileManager.default.removeItem(at: built.directory.deletingLastPathComponent()) }
+        // Damage the record's stored checksum: to the store, the record no longer matches it.
+        try Self.withRawEnvironment(built.directory) { transaction, open in
+            let checksums = try open("checksums")
+            var key = [DurableTier.Table.sequences.rawValue] + SequenceKey(tenant: MemoryStore.defaultTenant, name: "s1").lmdbKey
+            var wrong: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
+            try key.withUnsafeMutableBytes { keyBytes in
+                try wrong.withUnsafeMutableBytes { valueBytes in
+                    var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: keyBytes.baseAddress)
+                    var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: valueBytes.baseAddress)
+                    try #require(mdb_put(transaction, checksums, &keyValue, &dataValue, 0) == 0)
+                }
+            }
+        }
+        var store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        defer { store.close() }
+        #expect(store.statistics.damagedRecords == 1)
+        for use in ["info", "read", "append", "fork"] {
+            do {
+                switch use {
+                case "info": _ = try store.sequenceInfo(sequence: "s1")
+                case "read": _ = try store.read(sequence: "s1")
+                case "append": try store.append(sequence: "s1", model: TestSegments.model, segments: Self.segments(1, seed: 5))
+                default: try store.fork(source: "s1", destination: "s1-copy")
+                }
+                Issue.record("\(use) of a damaged sequence succeeded")
+            } catch let error as StoreError {
+                #expect(error.kind == .dataLoss, "\(use): \(error)")
+                #expect(error.message.contains("sequence 's1'") && error.message.contains("damaged"), "\(use): \(error)")
+            } catch {
+                Issue.record("\(use): expected a StoreError, got \(error)")
+            }
+        }
+        #expect(try store.list().map(\.name) == ["s0", "s2"])
+        #expect(try store.read(sequence: "s0") == built.expected["s0"], "the rest is served")
+        #expect(store.statistics.damagedReads == 4)
+        #expect(store.statistics.durableSegments == 4, "s1's segments are not freed while its record is unreadable")
+
+        try store.delete(sequence: "s1")
+        try store.append(sequence: "s1", model: TestSegments.model, segments: Self.segments(1, seed: 5))
+        #expect(try store.read(sequence: "s1") == Self.segments(1, seed: 5))
+        store.close()
+        store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        #expect(store.statistics.damagedRecords == 0)
+        #expect(store.statistics.durableSegments == 5, "with no damage left, the old record's segments were freed")
+        #expect(try store.read(sequence: "s2") == built.expected["s2"])
+    }
+
+    @Test("A segment gone from LMDB answers dataLoss for that segment only, and its id is never handed out again")
+    func missingSegment() throws {
+        let built = try Self.buildStore(sequences: 2, perSequence: 2)
+        defer { try? FileManager.default.removeItem(at: built.directory.deletingLastPathComponent()) }
+        // Segment 4, the highest id, is s1's last segment.
+        try Self.withRawEnvironment(built.directory) { transaction, open in
+            let segments = try open("segments")
+            var key = SegmentID(rawValue: 4).lmdbKey
+            try key.withUnsafeMutableBytes { bytes in
+                var value = MDB_val(mv_size: bytes.count, mv_data: bytes.baseAddress)
+                try #require(mdb_del(transaction, segments, &value, nil) == 0)
+            }
+        }
+        let store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        defer { store.close() }
+        #expect(store.statistics.damagedRecords == 1)
+        #expect(try store.read(sequence: "s1", segments: 0..<1) == [built.expected["s1"]![0]])
+        do {
+            _ = try store.read(sequence: "s1", segments: 1..<2)
+            Issue.record("a missing segment was read")
+        } catch {
+            #expect(error.kind == .dataLoss && error.message.contains("segment 4 is missing"), "\(error)")
+        }
+        // A new segment must not take id 4, or s1 would read another sequence's memory.
+        let fresh = try Self.segments(1, seed: 77)
+        try store.append(sequence: "new", model: TestSegments.model, segments: fresh)
+        #expect(throws: StoreError.self) { try store.read(sequence: "s1", segments: 1..<2) }
+        #expect(try store.read(sequence: "new") == fresh)
+    }
+
     /// Opens the store's LMDB environment directly (as another tool would) for one write
     /// transaction; `open` opens a named database.
     static func withRawEnvironment(_ directory: URL,
