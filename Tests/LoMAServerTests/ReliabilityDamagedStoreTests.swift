@@ -94,7 +94,7 @@ struct ReliabilityDamagedStoreTests {
         var generator = SplitMix(seed: 12)
         try StoreFileDamage.flipBits(in: StoreFileDamage.dataFile(in: copy), count: 16, using: &generator)
 
-        let daemon = try DaemonProcess(arguments: Self.daemonArguments(copy))
+        let daemon = try DaemonProcess(arguments: Self.daemonArguments(copy) + ["--metrics-listen", "127.0.0.1:0"])
         let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(30), retries: 0)
         var identical = 0, lost = 0
         for sequence in 0..<sequences {
@@ -121,8 +121,27 @@ struct ReliabilityDamagedStoreTests {
         #expect(identical > sequences * perSequence / 2)
         let stats = try await client.stats()
         #expect(stats.store.damagedReads == UInt64(lost))
+        #expect(stats.store.unverifiedReads == 0)
+        let statuses = stats.operations.first { $0.operation == "read_memory" }?.statuses ?? []
+        #expect(statuses.first { $0.code == .dataLoss }?.count == UInt64(lost))
+        let metrics = try ServiceHTTP.get(port: try Self.metricsPort(daemon), path: "/metrics").body
+        #expect(Self.sample(metrics, #"lomad_store_reads_total{result="damaged"}"#) == Double(lost), "\(metrics)")
+        #expect(Self.sample(metrics, #"lomad_requests_total{operation="read_memory",status="data_loss"}"#) == Double(lost))
         #expect(daemon.process.isRunning, "lomad keeps serving after answering data_loss")
         print("lomad on a bit-flipped store: \(identical) segments identical, \(lost) data_loss, \(stats.store.damagedRecords) records damaged at open")
+    }
+}
+
+extension ReliabilityDamagedStoreTests {
+    static func metricsPort(_ daemon: DaemonProcess) throws -> UInt16 {
+        let line = try #require(ServiceLogLine.lines(of: daemon.log).first { $0["msg"] == "metrics listening" },
+                                "no metrics line; log:\n\(daemon.log)")
+        return try #require(line["address"]?.split(separator: ":").last.flatMap { UInt16($0) })
+    }
+
+    /// The sample value of one series (`name{labels} value`).
+    static func sample(_ body: String, _ series: String) -> Double? {
+        body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 }
 
