@@ -101,10 +101,25 @@ final class LMDBEnvironment {
 
     private func begin(flags: UInt32) throws(StoreError) -> LMDBTransaction {
         guard let handle else { throw .failedPrecondition("store at \(directory.path) is closed") }
+        try requireFileIntact(handle)
         var transaction: OpaquePointer?
         try check(mdb_txn_begin(handle, nil, flags, &transaction), "mdb_txn_begin")
         guard let transaction else { throw .internalError("mdb_txn_begin returned no transaction") }
         return LMDBTransaction(handle: transaction, directory: directory)
+    }
+
+    /// Refuses any transaction once `data.mdb` is shorter than its committed pages, as when it is
+    /// truncated while the store is open: LMDB would fault on the first page past the new end
+    /// (reads), or write past it and leave a hole of zeros where committed pages were (writes).
+    /// One `fstat` per transaction; the open checks cover the file as found at open.
+    private func requireFileIntact(_ handle: OpaquePointer) throws(StoreError) {
+        var descriptor: mdb_filehandle_t = -1
+        var status = stat()
+        guard mdb_env_get_fd(handle, &descriptor) == 0, fstat(descriptor, &status) == 0 else { return }
+        let required = usedBytes()
+        guard Int(status.st_size) >= required else {
+            throw .dataLoss("\(directory.path)/data.mdb was truncated while the store was open: it has \(status.st_size) bytes, but its committed pages need \(required); nothing is read or written until it is restored from a backup and lomad restarted")
+        }
     }
 
     func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(StoreError) {

@@ -84,6 +84,40 @@ struct ReliabilityDamagedStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: copy.path).sorted() == filesBefore)
     }
 
+    @Test("data.mdb truncated while lomad runs: reads and writes answer data_loss instead of SIGBUS, lomad keeps serving, a restart is refused")
+    func truncatedWhileRunning() async throws {
+        let store = try Self.buildStore(sequences: 8, perSequence: 8)
+        defer { try? FileManager.default.removeItem(at: store.deletingLastPathComponent()) }
+        let daemon = try DaemonProcess(arguments: Self.daemonArguments(store))
+        let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(30), retries: 0)
+        #expect(try await client.readMemory(sequence: "s0").memory != nil)
+        let dataFile = StoreFileDamage.dataFile(in: store)
+        try StoreFileDamage.truncate(dataFile, to: try StoreFileDamage.size(of: dataFile) / 2)
+
+        for sequence in 1..<8 {
+            await #expect {
+                _ = try await client.readMemory(sequence: "s\(sequence)")
+            } throws: { error in
+                guard let status = error as? StatusError else { return false }
+                return status.code == .dataLoss && status.message.contains("was truncated while the store was open")
+            }
+        }
+        await #expect(throws: StatusError.self) { try await client.deleteSequence("s3") }
+        #expect(try await client.health().version.isEmpty == false, "lomad keeps answering")
+        #expect(daemon.process.isRunning)
+        let truncatedSize = try StoreFileDamage.size(of: dataFile)
+        #expect(daemon.stop() == 0)
+        #expect(try StoreFileDamage.size(of: dataFile) == truncatedSize, "nothing was written past the cut")
+
+        #expect {
+            let restarted = try DaemonProcess(arguments: Self.daemonArguments(store))
+            restarted.stop()
+        } throws: { error in
+            guard case DaemonProcessError.exited(let status, let log) = error else { return false }
+            return status == 1 && log.contains("is truncated") && log.contains(dataFile.path)
+        }
+    }
+
     @Test("lomad on a bit-flipped copy serves every segment byte-identical or answers data_loss, counts it, and keeps serving")
     func bitFlippedStoreAnswersDataLoss() async throws {
         let sequences = 24, perSequence = 24
