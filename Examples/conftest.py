@@ -1,7 +1,9 @@
 """A real lomad process serving the golden fixture models, shared by the whole test session.
 
-The daemon binary comes from $LOMAD_BIN or the checkout's .build; when it is missing the session
-fails (it is never skipped).
+The daemon binary is $LOMAD_BIN (run-tests.sh sets it to the checkout's .build/debug/lomad), else
+what `find_lomad` finds (PATH, then this checkout's build); when none is there the session fails
+with the list of places tried (it is never skipped). The tests import the installed lomad_client
+(run-tests.sh installs the wheel it builds), never the sources in python/.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 # in-process reference, and the two-process prefix-sharing example. Run after `swift build`;
 # .ci/run calls it. Exits non-zero on any failure.
 #
-# Python packages go into a private venv (.build/examples-venv, reused between runs).
+# Python packages go into a private venv (.build/examples-venv, reused between runs); the client
+# is installed there from the wheel built below.
 # Needs: python3 with venv, make, cc, pkg-config, libzmq3-dev, libprotobuf-c-dev,
 # protobuf-c-compiler, valgrind.
 set -euo pipefail
@@ -19,8 +20,32 @@ venv=$root/.build/examples-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || { echo "run-tests.sh: python3 -m venv failed (Debian: apt-get install -y python3-venv)" >&2; exit 1; }
 fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "Examples/python[test]"
+"$venv/bin/python" -m pip install --quiet --upgrade pip "setuptools>=61" build
+
+# The Python tests run against the installed wheel, as a user gets it. The sdist is built from a
+# copy of Examples/python and the wheel from the sdist (python -m build's way, which also proves
+# the sdist complete), all in a temporary directory: setuptools writes build/ and *.egg-info next
+# to the sources it builds, and the source tree must stay clean.
+dist=$(mktemp -d "${TMPDIR:-/tmp}/lomad-client-dist.XXXXXX")
+trap 'rm -rf "$dist"' EXIT
+mkdir "$dist/src"
+tar -C Examples/python --exclude=build --exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache -cf - . \
+    | tar -C "$dist/src" -xf -
+"$venv/bin/python" -m build --no-isolation --outdir "$dist/dist" "$dist/src" >"$dist/build.log" 2>&1 \
+    || { cat "$dist/build.log" >&2; echo "run-tests.sh: building the lomad-client sdist and wheel failed" >&2; exit 1; }
+wheel=$(echo "$dist"/dist/lomad_client-*.whl)
+[ -f "$wheel" ] || { echo "run-tests.sh: no wheel in $dist/dist" >&2; exit 1; }
+"$venv/bin/python" -m pip install --quiet "$wheel[test]"
+"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
+# The annotations that py.typed promises hold (the cache stays out of the source tree).
+(cd Examples/python && "$venv/bin/python" -m mypy --cache-dir "$dist/mypy-cache") \
+    || { echo "run-tests.sh: mypy found type errors in lomad_client" >&2; exit 1; }
+# The tests must import that wheel, never the sources next to them.
+(cd "$dist" && "$venv/bin/python" -c '
+import pathlib, sys, lomad_client
+package = pathlib.Path(lomad_client.__file__).resolve().parent
+sys.exit(None if "site-packages" in package.parts and (package / "py.typed").is_file()
+         else f"run-tests.sh: lomad_client imports from {package}, not from the installed wheel")')
 
 make -C Examples/c --no-print-directory
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from lomad_client import Client, LomadError, NotFound
 
 from byte_tokenizer import ByteTokenizer, load_byte_tokenizer
 from llama_numpy import REPO_ROOT, LlamaModel
@@ -43,3 +47,26 @@ def load_model_and_prompt(arguments: argparse.Namespace) -> tuple[LlamaModel, By
     if not ids:
         raise SystemExit("the prompt is empty")
     return model, tokenizer, ids
+
+
+def run_reporting_failures(program: str, main: Callable[[], int]) -> int:
+    """`main()`, with a client error reported as every lomad tool does: one line on stderr,
+    `PROGRAM: WHAT: WHY`, and the exit code lomactl uses for it (2 invalid endpoint, 3 no daemon,
+    4 error status, 5 not admitted)."""
+    try:
+        return main()
+    except LomadError as error:
+        print(f"{program}: {error.kind}: {error}", file=sys.stderr)
+        return error.exit_code
+    except FileNotFoundError as error:  # find_lomad's list of places tried
+        print(f"{program}: start lomad: {error}", file=sys.stderr)
+        return 1
+
+
+def delete_if_created(client: Client, sequence: str) -> None:
+    """Deletes the generation's sequence; one that was never created (a failure before the first
+    segment) is no error."""
+    try:
+        client.delete_sequence(sequence)
+    except NotFound:
+        pass

@@ -22,7 +22,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_common import add_model_and_prompt_arguments, load_model_and_prompt  # noqa: E402
+from cli_common import (add_model_and_prompt_arguments, delete_if_created, load_model_and_prompt,  # noqa: E402
+                        run_reporting_failures)
 from compressors import DaemonCompressor, ReferenceCompressor  # noqa: E402
 from generation import Generation  # noqa: E402
 from llama_numpy import LlamaModel  # noqa: E402
@@ -34,6 +35,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     add_model_and_prompt_arguments(parser, endpoint_help="a running lomad that serves the model; default: start one")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--sequence", help="daemon sequence to compress into (default: a fresh name)")
+    parser.add_argument("--keep-sequence", action="store_true", help="leave the sequence in the daemon (default: delete it)")
     parser.add_argument("--check", action="store_true", help="compare with the in-process reference memory")
     parser.add_argument("--quiet", action="store_true", help="print only the final token ids")
     return parser.parse_args(argv)
@@ -50,6 +52,10 @@ def generate(model: LlamaModel, compressor, ids: list[int], max_new_tokens: int,
 
 
 def main(argv=None) -> int:
+    return run_reporting_failures("generate_numpy.py", lambda: generate_and_check(argv))
+
+
+def generate_and_check(argv=None) -> int:
     arguments = parse_arguments(argv)
     model, tokenizer, ids = load_model_and_prompt(arguments)
     loma = model.config.loma
@@ -68,7 +74,7 @@ def main(argv=None) -> int:
         elif token < 256:
             print(decoder.decode(bytes([token])), end="", flush=True)
 
-    daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}).start()
+    daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}, search_from=__file__).start()
     try:
         endpoint = arguments.endpoint or daemon.endpoint
         with Client(endpoint, timeout=60.0) as client:
@@ -76,13 +82,17 @@ def main(argv=None) -> int:
             compressor = DaemonCompressor(client, arguments.model_name, sequence)
             if not arguments.quiet and tokenizer is not None:
                 print(tokenizer.decode(ids), end="", flush=True)
-            produced = generate(model, compressor, ids, arguments.max_new_tokens, stream, log)
-            if not arguments.quiet:
-                print(flush=True)
-            _, info = client.read_memory(sequence, segment_count=1)
-            if log:
-                log(f"[daemon sequence {sequence}: {info.segments} segments, {info.memory_tokens} memory tokens, "
-                    f"{info.bytes} bytes]")
+            try:
+                produced = generate(model, compressor, ids, arguments.max_new_tokens, stream, log)
+                if not arguments.quiet:
+                    print(flush=True)
+                _, info = client.read_memory(sequence, segment_count=1)
+                if log:
+                    log(f"[daemon sequence {sequence}: {info.segments} segments, {info.memory_tokens} memory tokens, "
+                        f"{info.bytes} bytes{', kept' if arguments.keep_sequence else ', deleted'}]")
+            finally:
+                if not arguments.keep_sequence:
+                    delete_if_created(client, sequence)
     finally:
         if daemon:
             daemon.stop()

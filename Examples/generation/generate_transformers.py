@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_common import DEFAULT_MODEL  # noqa: E402
+from cli_common import DEFAULT_MODEL, delete_if_created  # noqa: E402
 from compressors import DaemonCompressor, ReferenceCompressor  # noqa: E402
 from generation import Generation  # noqa: E402
 from llama_numpy import KV  # noqa: E402
@@ -90,16 +90,20 @@ def main(argv=None) -> int:
     model = TransformersModel(arguments.model)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
-    daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}).start()
+    daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}, search_from=__file__).start()
     try:
         with Client(arguments.endpoint or daemon.endpoint, timeout=60.0) as client:
-            compressor = DaemonCompressor(client, arguments.model_name, f"hf-{uuid.uuid4().hex[:12]}")
+            sequence = f"hf-{uuid.uuid4().hex[:12]}"
+            compressor = DaemonCompressor(client, arguments.model_name, sequence)
             print(arguments.prompt, end="", flush=True)
             produced = []
-            for token in Generation(model, compressor, log=log).greedy(ids, arguments.max_new_tokens):
-                produced.append(token)
-                print(tokenizer.decode([token]), end="", flush=True)
-            print()
+            try:
+                for token in Generation(model, compressor, log=log).greedy(ids, arguments.max_new_tokens):
+                    produced.append(token)
+                    print(tokenizer.decode([token]), end="", flush=True)
+                print()
+            finally:
+                delete_if_created(client, sequence)
     finally:
         if daemon:
             daemon.stop()

@@ -24,7 +24,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_common import add_model_and_prompt_arguments, load_model_and_prompt  # noqa: E402
+from cli_common import (add_model_and_prompt_arguments, delete_if_created, load_model_and_prompt,  # noqa: E402
+                        run_reporting_failures)
 from compressors import DaemonCompressor  # noqa: E402
 from generation import Generation  # noqa: E402
 from llama_numpy import KV  # noqa: E402
@@ -50,11 +51,13 @@ def publish(client: Client, arguments, model, ids: list[int]) -> int:
         raise SystemExit(f"the prompt has {len(ids)} tokens; publishing needs at least one segment of {segment_length}")
     sequence = f"prefix-{uuid.uuid4().hex[:12]}"
     generation = Generation(model, DaemonCompressor(client, arguments.model_name, sequence))
-    generation.feed(ids[:whole])
-    memory, info = client.read_memory(sequence, output_dtype="f32", output_layout="heads_major")
-    hashes = chunk_hashes(ids[:whole], segment_length)
-    stored = client.publish_prefix(hashes, memory.keys, memory.values, memory.positions, model=arguments.model_name)
-    client.delete_sequence(sequence)  # the published prefix is what others read; the sequence was scratch
+    try:
+        generation.feed(ids[:whole])
+        memory, info = client.read_memory(sequence, output_dtype="f32", output_layout="heads_major")
+        hashes = chunk_hashes(ids[:whole], segment_length)
+        stored = client.publish_prefix(hashes, memory.keys, memory.values, memory.positions, model=arguments.model_name)
+    finally:
+        delete_if_created(client, sequence)  # the published prefix is what others read; the sequence was scratch
     print(f"published {len(hashes)} chunks ({stored} new) covering {whole} of {len(ids)} prompt tokens "
           f"as {memory.tokens} memory tokens")
     return 0
@@ -73,18 +76,24 @@ def continue_from_prefix(client: Client, arguments, model, tokenizer, ids: list[
     if shared is not None:
         generation.start_from_memory(shared, position=matched * segment_length, segments=matched)
     skipped = matched * segment_length
-    produced = list(generation.greedy(ids[skipped:], arguments.max_new_tokens))
+    try:
+        produced = list(generation.greedy(ids[skipped:], arguments.max_new_tokens))
+    finally:
+        delete_if_created(client, sequence)  # scratch: the memory this process made is not shared
     prompt_computed = len(ids) - skipped
     print(f"found {matched} of {len(hashes)} chunks: reused memory for {skipped} prompt tokens, "
           f"ran {prompt_computed} prompt tokens through the model")
     if tokenizer is not None:
         print("text:", tokenizer.decode(produced))
     print("tokens:", ",".join(map(str, produced)))
-    client.delete_sequence(sequence)
     return 0
 
 
 def main(argv=None) -> int:
+    return run_reporting_failures("share_prefix.py", lambda: share(argv))
+
+
+def share(argv=None) -> int:
     arguments = parse_arguments(argv)
     model, tokenizer, ids = load_model_and_prompt(arguments)
     with Client.connect(arguments.endpoint, timeout=60.0) as client:

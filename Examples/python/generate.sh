@@ -12,7 +12,8 @@ command -v protoc >/dev/null || { echo "protoc not found: apt-get install -y pro
 
 out=$here/lomad_client
 rm -rf "$out/loma"
-protoc -I "$root/Protos" --python_out="$out" $(cd "$root/Protos" && find loma -name '*.proto' | sort)
-sed -i 's/^from loma\.v1 import /from lomad_client.loma.v1 import /' "$out"/loma/v1/*_pb2.py
+# --pyi_out: type stubs, so a type checker sees the messages the package's annotations name.
+protoc -I "$root/Protos" --python_out="$out" --pyi_out="$out" $(cd "$root/Protos" && find loma -name '*.proto' | sort)
+sed -i 's/^from loma\.v1 import /from lomad_client.loma.v1 import /' "$out"/loma/v1/*_pb2.py "$out"/loma/v1/*_pb2.pyi
 touch "$out/loma/__init__.py" "$out/loma/v1/__init__.py"
-echo "generated: $(cd "$out" && ls loma/v1/*_pb2.py | tr '\n' ' ')"
+echo "generated: $(cd "$out" && ls loma/v1/*_pb2.py loma/v1/*_pb2.pyi | tr '\n' ' ')"

@@ -10,7 +10,9 @@ import ZeroMQ
 /// libzmq calls never run on Swift's cooperative pool; requests from one client go one at a time
 /// (use several clients for parallelism). A request that gets no reply within `timeout` is sent
 /// again on a fresh socket, up to `retries` times (the "lazy pirate" pattern), but only when the
-/// operation is safe to repeat.
+/// operation is safe to repeat. When nobody listens (no ipc socket file, a refused connection) or
+/// a CURVE endpoint refuses the client, the call fails at once, as soon as libzmq's socket
+/// monitor says so, instead of after every timeout.
 public final class LoMAClient: Sendable {
     public let endpoint: Endpoint
     public let timeout: Duration
@@ -21,18 +23,26 @@ public final class LoMAClient: Sendable {
 
     private let context: ZMQContext
     private let queue = DispatchQueue(label: "lomad.client")
-    private let connection: Connection
+    private let connection: ClientConnection
 
-    public init(endpoint: Endpoint = .defaultIPC, timeout: Duration = .seconds(5), retries: Int = 2,
+    /// The defaults (5 s per attempt, 2 retries of requests safe to repeat) are the policy all
+    /// lomad clients share; Examples/README.md "Timeouts and errors" documents it.
+    public static let defaultTimeout: Duration = .seconds(5)
+    public static let defaultRetries = 2
+
+    /// - Throws: `EndpointError` when `endpoint` is one the daemon may bind but no client can
+    ///   reach (`tcp://*:*`, a relative ipc path).
+    public init(endpoint: Endpoint = .defaultIPC, timeout: Duration = LoMAClient.defaultTimeout,
+                retries: Int = LoMAClient.defaultRetries,
                 limits: ProtocolLimits = ProtocolLimits(maxFrameBytes: 1 << 30, maxFrames: 64),
                 curve: CurveClientKeys? = nil) throws {
-        self.endpoint = endpoint
+        self.endpoint = try Endpoint(connectingTo: endpoint.description)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.limits = limits
         self.curve = curve
         self.context = try ZMQContext(ioThreads: 1)
-        self.connection = Connection()
+        self.connection = ClientConnection()
     }
 
     /// Every request holds a strong reference to the client until it is answered, so when this
@@ -99,12 +109,14 @@ public final class LoMAClient: Sendable {
             let socket = try connection.socket(context: context, endpoint: endpoint, limits: limits, curve: curve)
             let frames = [ZMQFrame(bytes: head)] + tensors.map { ZMQFrame(bytes: $0.bytes) }
             try socket.send(frames)
-            if let reply = try awaitReply(on: socket, requestID: request.requestID) {
-                return reply
-            }
-            if let reason = connection.handshakeFailure() {
+            do {
+                if let reply = try awaitReply(on: socket, requestID: request.requestID) {
+                    return reply
+                }
+            } catch let error as LoMAClientError {
+                // No daemon or not admitted: another attempt would fail the same way.
                 connection.close()
-                throw LoMAClientError.refused(endpoint: endpoint.description, reason: reason)
+                throw error
             }
             // Lazy pirate: the old socket may hold a half-sent request or a late reply; drop it.
             connection.close()
@@ -118,7 +130,12 @@ public final class LoMAClient: Sendable {
         while true {
             let remaining = deadline - .now
             guard remaining > .zero else { return nil }
-            let ready = try ZMQPoller.poll([PollItem(socket: socket, events: .readable)], timeout: remaining)
+            var items = [PollItem(socket: socket, events: .readable)]
+            if let monitor = connection.monitorSocket { items.append(PollItem(socket: monitor, events: .readable)) }
+            let ready = try ZMQPoller.poll(items, timeout: remaining)
+            if ready.count > 1, ready[1].contains(.readable), let failure = connection.linkFailure(endpoint: endpoint) {
+                throw failure
+            }
             guard ready[0].contains(.readable), let frames = try socket.receiveMessage(dontWait: true) else { continue }
             let decoded: DecodedMessage<Loma_V1_Reply>
             do {
@@ -134,62 +151,5 @@ public final class LoMAClient: Sendable {
                 ReceivedTensor(bytes: $0.frame.data, dtype: $0.dtype, shape: $0.shape, layout: $0.layout)
             })
         }
-    }
-}
-
-/// The client's socket and request counter. Only ever touched on the client's serial queue,
-/// which is what makes the unchecked Sendable sound: libzmq sockets may move between threads as
-/// long as one thread at a time uses them, with a barrier in between (the queue provides it).
-private final class Connection: @unchecked Sendable {
-    private var current: ZMQSocket?
-    /// Handshake events of a CURVE socket: the only way to tell "refused" from "no daemon".
-    private var monitor: ZMQSocket?
-    private var lastRequestID: UInt64 = 0
-
-    func nextRequestID() -> UInt64 {
-        lastRequestID &+= 1
-        return lastRequestID
-    }
-
-    func socket(context: ZMQContext, endpoint: Endpoint, limits: ProtocolLimits, curve: CurveClientKeys?) throws -> ZMQSocket {
-        if let current { return current }
-        let socket = try ZMQSocket(context: context, type: .dealer)
-        try socket.setLinger(0)
-        try socket.setMaxMessageSize(Int64(limits.maxFrameBytes))
-        if let curve {
-            try socket.setCurveKeys(publicKey: curve.publicKey, secretKey: curve.secretKey, serverKey: curve.serverPublicKey)
-            let events = "inproc://lomad-client-monitor-\(UUID().uuidString)"
-            try socket.monitor(events, events: .handshakeOutcomes)
-            let monitor = try ZMQSocket(context: context, type: .pair)
-            try monitor.connect(events)
-            self.monitor = monitor
-        }
-        try socket.connect(endpoint.description)
-        current = socket
-        return socket
-    }
-
-    /// Why the handshake failed, if the monitor saw it fail and never succeed.
-    func handshakeFailure() -> String? {
-        guard let monitor else { return nil }
-        var failure: String?
-        while let frames = try? monitor.receiveMessage(dontWait: true), let event = ZMQSocketEvent(frames: frames) {
-            switch event.event {
-            case .handshakeSucceeded: return nil
-            case .handshakeFailedAuthentication:
-                failure = "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file"
-            case .handshakeFailedNoDetail, .handshakeFailedProtocol:
-                failure = failure ?? "the CURVE handshake failed; check that --server-key is the daemon's public key"
-            default: break
-            }
-        }
-        return failure
-    }
-
-    func close() {
-        current?.close()
-        current = nil
-        monitor?.close()
-        monitor = nil
     }
 }

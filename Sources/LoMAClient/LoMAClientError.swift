@@ -3,6 +3,10 @@ import LoMAProtocol
 /// Failures of the client itself, as opposed to a status the daemon answered with (those are
 /// thrown as `StatusError`).
 public enum LoMAClientError: Error, CustomStringConvertible {
+    /// Nobody listens at the endpoint: the ipc socket file is missing (or is no socket, or is
+    /// left from a dead daemon), or the tcp connection was refused. Reported as soon as it is
+    /// known, without waiting for the timeout and without retrying.
+    case unavailable(endpoint: String, reason: String)
     /// No reply within the timeout on any attempt: the daemon is down, overloaded or unreachable.
     case timeout(endpoint: String, attempts: Int, timeout: Duration)
     /// The daemon answered with something that is not a valid loma.v1 reply.
@@ -13,6 +17,8 @@ public enum LoMAClientError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .unavailable(endpoint, reason):
+            "no lomad at \(endpoint): \(reason)"
         case let .timeout(endpoint, attempts, timeout):
             "no reply from lomad at \(endpoint) within \(timeout) (\(attempts) attempt\(attempts == 1 ? "" : "s")); is the daemon running?"
         case let .malformedReply(reason):

@@ -88,10 +88,11 @@ final class Broker {
 
     /// libzmq copies a socket's security options into each endpoint when it is bound, so one
     /// ROUTER serves CURVE on tcp and plain ZMTP on ipc, whose clients the kernel identifies
-    /// (uid) and whose socket file's permissions already decide who may connect.
+    /// (uid) and whose socket file's permissions already decide who may connect. Every endpoint
+    /// gets a ZAP domain naming its transport, so the authentication handler judges every
+    /// connection, plain ones too (see `ZAPAuthenticator`).
     private func applySecurity(for endpoint: Endpoint, curve: CurveServerKeys?) throws {
-        // No ZAP domain: with one, libzmq would consult the handler for plain ipc connections
-        // too, and a domain once set cannot be cleared. CURVE connections consult it regardless.
+        try frontend.setZapDomain((endpoint.transport == .tcp ? ZAPDomain.tcp : ZAPDomain.ipc).rawValue)
         if let curve, endpoint.transport == .tcp {
             try frontend.setCurveServer(true)
             try frontend.setCurveKeys(publicKey: curve.publicKey, secretKey: curve.secretKey)
@@ -305,7 +306,12 @@ final class Broker {
         }
         let operation = Operation(request.envelope.operation)
         let requestID = request.envelope.requestID
-        let tenant = frames.first.map(tenants.tenant(of:)) ?? MemoryStore.defaultTenant
+        guard let tenant = frames.first.flatMap(tenants.tenant(of:)) else {
+            // Only a connection the authentication handler never saw lacks a sealed user id.
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival,
+                  error: StatusError(.unauthenticated, "this connection was not authenticated by lomad; reconnect"))
+            return
+        }
 
         var batchKey: String?
         switch request.envelope.operation {

@@ -52,6 +52,13 @@ struct PreparedCompression {
         guard let method = request.method.method else {
             throw StatusError.invalidArgument("compress.method \(request.method.rawValue) is not loma, mean_pool or strided")
         }
+        // A sequence is context the LoMA model attends to in later passes and that inference
+        // servers read back; baseline memory is for comparisons only, and mixing it into a
+        // sequence would give memory the model was never trained to read.
+        guard method == .loma || request.sequence.isEmpty else {
+            throw StatusError.invalidArgument(
+                "compress.method \(method.rawValue) cannot extend sequence '\(request.sequence)': sequences hold LoMA memory only; send baseline requests without a sequence")
+        }
         guard request.position <= UInt64(Int.max / 2) else {
             throw StatusError.invalidArgument("compress.position \(request.position) is out of range")
         }

@@ -65,9 +65,9 @@ public final class Daemon: Sendable {
 
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
         let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier
-        let authenticator: JoinableThread?
+        let authenticator: JoinableThread
         do {
-            authenticator = try configuration.curveServer.map { _ in try startAuthenticator() }
+            authenticator = try startAuthenticator()
         } catch {
             context.terminate()
             for path in ipcPaths { IPCSocketFile.remove(path) }
@@ -101,7 +101,7 @@ public final class Daemon: Sendable {
         case .failure(let error):
             brokerThread.join()
             context.shutdown()
-            authenticator?.join()
+            authenticator.join()
             context.terminate()
             for path in ipcPaths { IPCSocketFile.remove(path) }
             throw error
@@ -124,14 +124,15 @@ public final class Daemon: Sendable {
         brokerThread.join()
         context.shutdown()
         for worker in workers { worker.join() }
-        authenticator?.join()
+        authenticator.join()
         context.terminate()
         for path in ipcPaths { IPCSocketFile.remove(path) }
         logger.info("stopped")
     }
 
     /// Binds the authentication handler on its own thread and returns once it is bound, so no
-    /// CURVE endpoint is ever up without it (libzmq would then admit every key).
+    /// endpoint is ever up without it (libzmq would then admit every CURVE key, and take a plain
+    /// client's own handshake metadata as its user id).
     private func startAuthenticator() throws -> JoinableThread {
         let bound = Handoff<Result<Void, any Error>>()
         let context = context, tenants = tenants, logger = logger

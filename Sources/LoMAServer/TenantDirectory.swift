@@ -12,11 +12,25 @@ public final class TenantDirectory: Sendable {
     }
 
     private let contents: Mutex<Contents>
+    /// The secret that seals the user ids the authentication handler gives connections: a
+    /// `User-Id` without it was written by the peer, not by this daemon (`ConnectionIdentity`).
+    private let seal: String
 
-    /// - Parameter defaultQuotaBytes: the quota of tenants the clients file gives none; 0 means
-    ///   no limit.
-    public init(allowList: ClientAllowList = ClientAllowList(), defaultQuotaBytes: Int = 0) {
+    /// - Parameters:
+    ///   - defaultQuotaBytes: the quota of tenants the clients file gives none; 0 means no limit.
+    ///   - generator: where the seal's 128 random bits come from.
+    public init(allowList: ClientAllowList = ClientAllowList(), defaultQuotaBytes: Int = 0,
+                using generator: inout some RandomNumberGenerator) {
         contents = Mutex(Contents(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes))
+        seal = (0..<2).map { _ in
+            let word = String(generator.next(), radix: 16)
+            return String(repeating: "0", count: 16 - word.count) + word
+        }.joined()
+    }
+
+    public convenience init(allowList: ClientAllowList = ClientAllowList(), defaultQuotaBytes: Int = 0) {
+        var generator = SystemRandomNumberGenerator()
+        self.init(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes, using: &generator)
     }
 
     public func update(allowList: ClientAllowList, defaultQuotaBytes: Int) {
@@ -28,13 +42,27 @@ public final class TenantDirectory: Sendable {
         contents.withLock { $0.allowList.tenant(forCurveKey: key) }
     }
 
-    /// The tenant of the connection a request arrived on, read from its first frame: the user id
-    /// the authentication handler gave a CURVE connection; on ipc, the tenant the clients file
-    /// names for the peer's uid (which the kernel supplies); otherwise the default tenant.
-    func tenant(of frame: ZMQFrame) -> String {
-        if let authenticated = frame.property("User-Id"), !authenticated.isEmpty { return authenticated }
-        if let uid = frame.peerUID, let tenant = contents.withLock({ $0.allowList.tenant(forUID: uid) }) { return tenant }
-        return MemoryStore.defaultTenant
+    /// The user id the authentication handler gives a connection it admits as `identity`.
+    func userID(for identity: ConnectionIdentity) -> String {
+        "\(seal):\(identity.encoded)"
+    }
+
+    /// The tenant of the connection a request arrived on, read from its first frame's `User-Id`:
+    /// the tenant of the CURVE key the authentication handler admitted; on ipc, the tenant the
+    /// clients file names now for the peer's uid; otherwise the default tenant. Nil when the user
+    /// id was not sealed by this daemon's handler: the peer chose it, so it proves nothing.
+    func tenant(of frame: ZMQFrame) -> String? {
+        guard let userID = frame.property("User-Id"), userID.hasPrefix(seal),
+              userID.dropFirst(seal.count).first == ":",
+              let identity = ConnectionIdentity(encoded: userID.dropFirst(seal.count + 1)) else { return nil }
+        switch identity {
+        case .curveTenant(let tenant):
+            return tenant
+        case .localUser(let uid):
+            return contents.withLock { $0.allowList.tenant(forUID: uid) } ?? MemoryStore.defaultTenant
+        case .anonymous:
+            return MemoryStore.defaultTenant
+        }
     }
 
     /// Most bytes `tenant` may store, or nil for no limit.

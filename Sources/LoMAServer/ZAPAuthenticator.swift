@@ -1,14 +1,18 @@
 import Logging
 import ZeroMQ
 
-/// The ZeroMQ authentication (ZAP, RFC 27) handler: libzmq asks it about every connection to a
-/// CURVE endpoint, after the key exchange proved the client holds the secret key of the public
-/// key it presents. It admits keys the clients file lists and names the tenant as the
-/// connection's user id, which the broker then reads from each message; any other key is refused
-/// with 400 before a single request gets through.
+/// The ZeroMQ authentication (ZAP, RFC 27) handler: libzmq asks it about every client
+/// connection, since the broker sets a ZAP domain on every endpoint. It decides who the peer is
+/// (`ConnectionIdentity`) and hands that to the broker as the connection's sealed user id, which
+/// libzmq attaches to each message:
+/// - CURVE (tcp): the key exchange proved the client holds the secret key of the public key it
+///   presents; keys the clients file lists are admitted as their tenant, any other is refused
+///   with 400 before a single request gets through.
+/// - NULL on ipc: the peer's uid, which the kernel reports (`SO_PEERCRED`) in the ZAP address.
+/// - NULL on tcp: anonymous.
 ///
-/// It must be bound before the first CURVE endpoint: without a handler in the context, libzmq
-/// admits every CURVE client.
+/// It must be bound before the first endpoint: without a handler in the context, libzmq admits
+/// every CURVE client and lets a plain client's own handshake metadata stand as its user id.
 final class ZAPAuthenticator {
     static let endpoint = "inproc://zeromq.zap.01"
 
@@ -33,7 +37,7 @@ final class ZAPAuthenticator {
             }
         } catch let error as ZMQError where error.isTerminated {
         } catch {
-            logger.critical("authentication handler stopped; CURVE clients can no longer connect", metadata: ["error": "\(error)"])
+            logger.critical("authentication handler stopped; new connections can no longer act as a tenant", metadata: ["error": "\(error)"])
         }
     }
 
@@ -49,14 +53,25 @@ final class ZAPAuthenticator {
             logger.warning("client refused", metadata: ["address": "\(address)", "mechanism": "\(mechanism)", "reason": "\(reason)"])
             return ["1.0", requestID, "400", reason, "", ""]
         }
-        guard mechanism == "CURVE", frames.count == 7 else {
-            return refuse("lomad authenticates only CURVE clients here")
+        let identity: ConnectionIdentity
+        switch (ZAPDomain(rawValue: frames[2].string), mechanism) {
+        case (.tcp, "CURVE") where frames.count == 7:
+            guard let key = try? ZMQCurve.z85Encode(frames[6].bytes) else { return refuse("malformed CURVE key") }
+            guard let tenant = directory.tenant(forCurveKey: key) else {
+                return refuse("client key \(key) is not in the clients file")
+            }
+            identity = .curveTenant(tenant)
+        case (.ipc, "NULL"):
+            guard let credentials = ZMQPeerCredentials(ipcPeerAddress: address) else {
+                return refuse("no peer credentials on an ipc connection")
+            }
+            identity = .localUser(uid: credentials.uid)
+        case (.tcp, "NULL"):
+            identity = .anonymous
+        default:
+            return refuse("lomad does not accept the \(mechanism) mechanism on domain \(frames[2].string)")
         }
-        guard let key = try? ZMQCurve.z85Encode(frames[6].bytes) else { return refuse("malformed CURVE key") }
-        guard let tenant = directory.tenant(forCurveKey: key) else {
-            return refuse("client key \(key) is not in the clients file")
-        }
-        logger.debug("client admitted", metadata: ["address": "\(address)", "tenant": "\(tenant)"])
-        return ["1.0", requestID, "200", "OK", tenant, ""]
+        logger.debug("client admitted", metadata: ["address": "\(address)", "identity": "\(identity)"])
+        return ["1.0", requestID, "200", "OK", directory.userID(for: identity), ""]
     }
 }

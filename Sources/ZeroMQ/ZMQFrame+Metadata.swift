@@ -11,13 +11,9 @@ extension ZMQFrame {
         return String(cString: value)
     }
 
-    /// The peer's user id on an `ipc://` connection, from the kernel-supplied `Peer-Address`;
-    /// nil on other transports.
-    public var peerUID: UInt32? {
-        guard let address = property("Peer-Address") else { return nil }
-        // host:uid:gid:pid; the host part may itself hold colons, so count from the end.
-        let fields = address.split(separator: ":", omittingEmptySubsequences: false)
-        guard fields.count >= 4 else { return nil }
-        return UInt32(fields[fields.count - 3])
+    /// The peer's credentials on an `ipc://` connection, from the kernel-supplied `Peer-Address`.
+    /// Only meaningful on a message known to come over ipc (see `ZMQPeerCredentials`).
+    public var ipcPeerCredentials: ZMQPeerCredentials? {
+        property("Peer-Address").flatMap(ZMQPeerCredentials.init(ipcPeerAddress:))
     }
 }

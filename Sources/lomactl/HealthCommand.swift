@@ -10,9 +10,9 @@ struct Health: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let health = try await withClient(connection) { try await $0.health() }
+        let health = try await withClient("health", connection) { try await $0.health() }
         if connection.json {
-            try printJSON(health)
+            try printJSON(health.jsonObject)
             return
         }
         print("lomad \(health.version) (protocol \(health.protocolVersion)), up \(formatDuration(health.uptimeSeconds))")
@@ -24,9 +24,16 @@ struct Health: AsyncParsableCommand {
             print("models: none")
         }
         for model in health.models {
-            print("model \(model.name): \(model.architecture), \(model.layers) layers, \(model.kvHeads) kv heads x \(model.headDim), " +
-                  "segment \(model.segmentLength) -> \(model.memoryTokensPerSegment) memory tokens (ratio \(model.compressionRatio))")
+            print("model \(model.name): \(model.summary)")
         }
+    }
+}
+
+extension Loma_V1_ModelInfo {
+    /// What a KV file for this model must look like, each number named.
+    var summary: String {
+        "\(architecture), \(layers) layers, \(kvHeads) kv heads x head_dim \(headDim), " +
+            "segment \(segmentLength) tokens -> \(memoryTokensPerSegment) memory tokens (ratio \(compressionRatio))"
     }
 }
 

@@ -20,14 +20,14 @@ struct Keygen: ParsableCommand {
 
     func run() throws {
         guard ZMQCurve.isAvailable else {
-            printError("lomactl: this libzmq was built without CURVE support")
+            printError("lomactl: keygen: this libzmq was built without CURVE support")
             throw ExitCode.failure
         }
         let publicKey: String
         do {
             publicKey = try ZMQCurve.writeKeyPair(toFile: path, comment: "written by lomactl keygen")
         } catch {
-            printError("lomactl: \(error)")
+            printError("lomactl: keygen: \(error)")
             throw ExitCode.failure
         }
         print("secret key: \(path) (keep it private)")

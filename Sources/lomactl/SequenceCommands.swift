@@ -20,14 +20,15 @@ struct Memory: AsyncParsableCommand {
     var count: Int = 0
 
     func run() async throws {
-        let (memory, info) = try await withClient(connection) {
+        try await reporting("memory") { try KVFiles.checkWritable(output) }
+        let (memory, info) = try await withClient("memory", connection) {
             try await $0.readMemory(sequence: sequence, firstSegment: first, segmentCount: count, outputDType: .f32)
         }
         guard let memory else {
             print("sequence \(info.name) has no segments in that range; nothing written")
             return
         }
-        try KVFiles.write(memory, to: output)
+        try await reporting("memory") { try KVFiles.write(memory, to: output) }
         print("\(memory.segments) segment(s), \(memory.positions.count) memory tokens of \(info.name) written to \(output)")
     }
 }
@@ -41,11 +42,9 @@ struct Sequences: AsyncParsableCommand {
     var prefix: String = ""
 
     func run() async throws {
-        let sequences = try await withClient(connection) { try await $0.listSequences(namePrefix: prefix) }
+        let sequences = try await withClient("sequences", connection) { try await $0.listSequences(namePrefix: prefix) }
         if connection.json {
-            var reply = Loma_V1_ListSequencesReply()
-            reply.sequences = sequences
-            try printJSON(reply)
+            try printJSON(sequences.map(\.jsonObject))
             return
         }
         print("name\tmodel\tsegments\tmemory_tokens\tnext_position\tbytes")
@@ -64,7 +63,7 @@ struct Fork: AsyncParsableCommand {
     @Argument(help: "New sequence.") var destination: String
 
     func run() async throws {
-        let info = try await withClient(connection) { try await $0.forkSequence(source: source, destination: destination) }
+        let info = try await withClient("fork", connection) { try await $0.forkSequence(source: source, destination: destination) }
         print("forked \(source) -> \(info.name) (\(info.segments) segments)")
     }
 }
@@ -77,7 +76,7 @@ struct Delete: AsyncParsableCommand {
     @Argument(help: "The sequence.") var sequence: String
 
     func run() async throws {
-        try await withClient(connection) { try await $0.deleteSequence(sequence) }
+        try await withClient("delete", connection) { try await $0.deleteSequence(sequence) }
         print("deleted \(sequence)")
     }
 }

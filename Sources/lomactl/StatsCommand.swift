@@ -10,9 +10,9 @@ struct Stats: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let (stats, health) = try await withClient(connection) { (try await $0.stats(), try await $0.health()) }
+        let (stats, health) = try await withClient("stats", connection) { (try await $0.stats(), try await $0.health()) }
         if connection.json {
-            try printJSON(stats)
+            try printJSON(stats.jsonObject)
             return
         }
         print("uptime \(formatDuration(stats.uptimeSeconds)), queue \(stats.queueDepth), " +

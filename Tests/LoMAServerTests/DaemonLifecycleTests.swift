@@ -78,17 +78,4 @@ struct DaemonLifecycleTests {
         let daemon = try DaemonProcess(endpoints: ["ipc://\(path)"])
         #expect(try WireProbe(endpoint: daemon.endpoint).stillServes())
     }
-
-    @Test("the client times out with a clear error when no daemon answers")
-    func clientTimesOut() async throws {
-        let directory = try TemporaryDirectory("lomad-none").url
-        let client = try LoMAClient(endpoint: try Endpoint("ipc://\(directory.path)/none.sock"),
-                                    timeout: .milliseconds(200), retries: 1)
-        await #expect {
-            try await client.health()
-        } throws: { error in
-            guard case LoMAClientError.timeout(_, let attempts, _) = error else { return false }
-            return attempts == 2
-        }
-    }
 }

@@ -55,6 +55,12 @@ struct ReliabilityCrashTests {
                 stored += 1
                 progress.acknowledged.add(1, ordering: .relaxed)
             } catch {
+                if case LoMAClientError.unavailable = error {
+                    // Between a kill and the restart nobody listens, and the client says so at
+                    // once: wait for the next daemon instead of spinning.
+                    try await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
                 // Killed mid-request, or our earlier unacknowledged append was stored: look again.
                 guard let info = try? await client.listSequences(namePrefix: name).first(where: { $0.name == name }) else { continue }
                 let count = Int(info.segments)

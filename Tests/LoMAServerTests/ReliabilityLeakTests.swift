@@ -209,8 +209,8 @@ struct ReliabilityLeakTests {
         let workers = (0..<Self.restartClients).map { index in
             Task {
                 // Timeouts are retried by the client itself (lazy pirate, fresh socket each time);
-                // `unavailable` (a draining daemon refusing new work) is retried here after a pause,
-                // as its message asks.
+                // `unavailable` (a draining daemon refusing new work, or no daemon listening) is
+                // retried here after a pause, as its message asks.
                 let client = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(3), retries: 15)
                 let (keys, values) = inputs[index]
                 var results: [Data] = []
@@ -221,6 +221,10 @@ struct ReliabilityLeakTests {
                         progress.answered.add(1, ordering: .relaxed)
                     } catch let error as StatusError where error.code == .unavailable {
                         progress.unavailable.add(1, ordering: .relaxed)
+                        try await Task.sleep(for: .milliseconds(200))
+                    } catch LoMAClientError.unavailable {
+                        // No daemon at all for the moment (socket file gone or refusing): the
+                        // client says so at once instead of waiting out its timeouts.
                         try await Task.sleep(for: .milliseconds(200))
                     }
                 }

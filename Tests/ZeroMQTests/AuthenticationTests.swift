@@ -18,7 +18,7 @@ struct AuthenticationTests {
             try dealer.connect(try transport.bindUnique(router))
             try dealer.send(ZMQFrame(string: "who"))
             let frames = try received(try router.receiveMessage(), "a message over \(transport)")
-            return (frames.last?.peerUID, frames.last?.property("Peer-Address"))
+            return (frames.last?.ipcPeerCredentials?.uid, frames.last?.property("Peer-Address"))
         }
     }
 

@@ -55,6 +55,7 @@ def test_daemon_memory_generates_the_same_tokens_as_the_reference(daemon, tiny_d
         sequence = f"gen-{uuid.uuid4().hex[:8]}"
         through_daemon = generate(model, DaemonCompressor(client, model_name, sequence), prompt, 40)
         _, info = client.read_memory(sequence, segment_count=1)
+        client.delete_sequence(sequence)
     segment_length = model.config.loma.segment_length
     assert info.segments == (len(prompt) + 39) // segment_length  # every token but the last went through the model
     in_process = generate(model, ReferenceCompressor(model_dir, model.config), prompt, 40)
@@ -84,11 +85,39 @@ def run_example(*arguments: str) -> str:
     return completed.stdout
 
 
+def generate_numpy_arguments(endpoint: str, *more: str) -> list[str]:
+    return [str(EXAMPLES / "generate_numpy.py"), "--endpoint", endpoint, "--model-name", FIXTURE_MODEL,
+            "--model", str(FIXTURES / "models" / FIXTURE_MODEL), "--prompt-ids", ",".join(map(str, PROMPT)), *more]
+
+
 def test_generate_numpy_program_with_check(daemon):
-    output = run_example(str(EXAMPLES / "generate_numpy.py"), "--endpoint", daemon.endpoint, "--model-name", FIXTURE_MODEL,
-                         "--model", str(FIXTURES / "models" / FIXTURE_MODEL), "--prompt-ids", ",".join(map(str, PROMPT)),
-                         "--max-new-tokens", "24", "--check", "--quiet")
+    sequence = f"program-{uuid.uuid4().hex[:8]}"
+    output = run_example(*generate_numpy_arguments(daemon.endpoint, "--max-new-tokens", "24", "--check", "--quiet",
+                                                   "--sequence", sequence))
     assert output.startswith("tokens: ") and len(output.split(":")[1].split(",")) == 24
+    with Client(daemon.endpoint) as client:
+        assert client.list_sequences(sequence) == []  # the example deleted what it made
+
+
+def test_generate_numpy_keeps_the_sequence_when_asked(daemon):
+    sequence = f"kept-{uuid.uuid4().hex[:8]}"
+    run_example(*generate_numpy_arguments(daemon.endpoint, "--max-new-tokens", "2", "--quiet", "--sequence", sequence,
+                                          "--keep-sequence"))
+    with Client(daemon.endpoint) as client:
+        assert [info.segments for info in client.list_sequences(sequence)] == [2]
+        client.delete_sequence(sequence)
+
+
+@pytest.mark.parametrize("endpoint, code, message", [
+    ("/tmp/x.sock", 2, "generate_numpy.py: invalid endpoint: not an endpoint: '/tmp/x.sock'; did you mean ipc:///tmp/x.sock?"),
+    ("ipc:///nonexistent-dir/lomad.sock", 3, "generate_numpy.py: unavailable: no lomad at ipc:///nonexistent-dir/lomad.sock: "
+                                             "the socket file does not exist (is lomad running?)"),
+])
+def test_generate_numpy_reports_client_errors_in_one_line(endpoint, code, message):
+    completed = subprocess.run([sys.executable, *generate_numpy_arguments(endpoint, "--quiet")],
+                               capture_output=True, text=True, timeout=600)
+    assert completed.returncode == code
+    assert completed.stderr == message + "\n"
 
 
 def test_a_second_process_continues_from_the_published_prefix(daemon):
@@ -104,6 +133,8 @@ def test_a_second_process_continues_from_the_published_prefix(daemon):
     continued = run_example(str(EXAMPLES / "share_prefix.py"), "continue", *common,
                             "--prompt-ids", ",".join(map(str, continued_prompt)), "--max-new-tokens", "20")
     assert "found 4 of 4 chunks: reused memory for 32 prompt tokens, ran 6 prompt tokens" in continued
+    with Client(daemon.endpoint) as client:  # both processes deleted their scratch sequences
+        assert client.list_sequences("prefix-") == [] and client.list_sequences("continue-") == []
     tokens = [int(t) for t in continued.split("tokens:")[1].strip().split(",")]
 
     # The same generation in one process, all memory computed here by the reference.

@@ -1,16 +1,25 @@
-"""Python client of lomad, the LoMA KV-cache compression daemon (loma.v1 over ZeroMQ)."""
+"""Python client of lomad, the LoMA KV-cache compression daemon (loma.v1 over ZeroMQ).
 
+`Client` (blocking) and `AsyncClient` (asyncio) offer every operation with numpy arrays in and
+out and plain dataclasses for everything else; `ClientPool` shares clients among threads.
+"""
+
+from .async_client import AsyncClient
 from .chunk_hash import ROOT_HASH, chunk_hashes
-from .client import METHODS, Client
+from .client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, METHODS, Client
 from .curve import CurveKeys, read_key_file
+from .endpoint import Endpoint, parse_endpoint
 from .errors import (
     DataLoss,
+    EndpointError,
     FailedPrecondition,
     Internal,
     InvalidArgument,
     LomadError,
     LomadTimeout,
+    LomadUnavailable,
     MalformedReply,
+    NotAdmitted,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
@@ -19,19 +28,46 @@ from .errors import (
     Unavailable,
     Unimplemented,
 )
-from .results import Memory, SequenceInfo
+from .pool import ClientPool
+from .results import (
+    Health,
+    Limits,
+    Memory,
+    ModelInfo,
+    OperationStats,
+    SequenceInfo,
+    Stats,
+    StoreStats,
+    TenantUsage,
+)
 
 __all__ = [
     "Client",
+    "AsyncClient",
+    "ClientPool",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_RETRIES",
     "CurveKeys",
     "read_key_file",
+    "Endpoint",
+    "parse_endpoint",
     "METHODS",
+    "Health",
+    "Limits",
+    "ModelInfo",
+    "Stats",
+    "OperationStats",
+    "StoreStats",
+    "TenantUsage",
     "Memory",
     "SequenceInfo",
     "chunk_hashes",
     "ROOT_HASH",
     "LomadError",
+    "EndpointError",
+    "LomadUnavailable",
     "LomadTimeout",
+    "NotAdmitted",
     "MalformedReply",
     "StatusError",
     "InvalidArgument",

@@ -4,87 +4,199 @@ A request that gets no reply within the timeout is sent again on a fresh socket:
 hold a half-sent request or a late reply, and closing it (linger 0) discards both. Only requests
 that are safe to repeat are retried; the others fail with `LomadTimeout` after one attempt.
 Replies to earlier, abandoned attempts are recognised by their request id and skipped.
+
+A missing daemon is reported at once rather than after the timeouts: on ipc the socket file is
+checked before a socket is made, and the socket's monitor reports a refused connection
+(`CLOSED` then `CONNECT_RETRIED`) or a refused CURVE key (`HANDSHAKE_FAILED_AUTH`) as soon as libzmq sees it.
+`ConnectionCore` holds what the blocking and the asyncio connection share.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 import time
+from typing import Any
 
 import zmq
 from google.protobuf.message import DecodeError
+from zmq.utils.monitor import parse_monitor_message
 
 from .curve import CurveKeys
-from .errors import LomadTimeout, MalformedReply, status_error
+from .endpoint import Endpoint, parse_endpoint
+from .errors import LomadError, LomadTimeout, LomadUnavailable, MalformedReply, NotAdmitted, status_error
 from .loma.v1 import envelope_pb2, status_pb2
 from .tensors import OutgoingTensor
 
+# A refused connection shows as CLOSED (the failed attempt's descriptor) then CONNECT_RETRIED;
+# an established connection that drops shows DISCONNECTED then CONNECT_RETRIED, and is left to
+# the timeout and retries (the daemon may be restarting, or a mechanism mismatch may be at work).
+MONITORED_EVENTS = (
+    zmq.EVENT_CLOSED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 
-class Connection:
-    """Not thread-safe, like the libzmq socket it owns: use one per thread."""
+Answer = tuple[envelope_pb2.Reply, list[zmq.Frame]]
 
-    def __init__(self, endpoint: str, timeout: float, retries: int, context: zmq.Context | None = None,
-                 curve: CurveKeys | None = None):
-        if timeout <= 0:
+
+def frames_of(head: bytes, tensors: list[OutgoingTensor]) -> list[Any]:
+    """The envelope then one frame per tensor; the arrays go as buffers (pyzmq's stubs do not
+    name numpy arrays among the buffers it takes)."""
+    return [head, *(tensor.frame for tensor in tensors)]
+
+
+class ConnectionCore:
+    """Endpoint, timeout policy, socket set-up and reply checking, without any I/O wait."""
+
+    def __init__(self, endpoint: str, timeout: float, retries: int, curve: CurveKeys | None):
+        # The endpoint first: a wrong one is the likeliest mistake and its error the most useful.
+        self.address: Endpoint = parse_endpoint(endpoint)
+        if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         if retries < 0:
             raise ValueError(f"retries must not be negative, got {retries}")
         self.endpoint = endpoint
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.retries = retries
         self.curve = curve
+        self._request_ids = itertools.count(1)
+        self._previous_event = 0
+
+    def attempts(self, idempotent: bool) -> int:
+        return self.retries + 1 if idempotent else 1
+
+    def next_request(self, request: envelope_pb2.Request) -> bytes:
+        request.request_id = next(self._request_ids)
+        return request.SerializeToString()
+
+    def check_socket_file(self) -> None:
+        """For ipc, `LomadUnavailable` at once when no socket file is there to connect to."""
+        if self.address.scheme != "ipc":
+            return
+        try:
+            mode = os.stat(self.address.path).st_mode
+        except FileNotFoundError:
+            raise LomadUnavailable(self.endpoint, "the socket file does not exist (is lomad running?)") from None
+        except OSError as error:
+            raise LomadUnavailable(self.endpoint, f"cannot reach the socket file ({error.strerror})") from None
+        if not stat.S_ISSOCK(mode):
+            raise LomadUnavailable(self.endpoint, "the path is not a socket file (is lomad running?)")
+
+    def configure(self, socket: zmq.Socket) -> None:
+        socket.setsockopt(zmq.LINGER, 0)
+        if self.address.is_ipv6:
+            socket.setsockopt(zmq.IPV6, 1)
+        if self.curve is not None:
+            self.curve.apply(socket)
+
+    def watch_new_socket(self) -> None:
+        self._previous_event = 0
+
+    def refusal(self, monitor_frames: list[bytes]) -> LomadError | None:
+        """The error a monitor event means, or None for an event that changes nothing."""
+        event = parse_monitor_message(monitor_frames)["event"]
+        previous, self._previous_event = self._previous_event, event
+        if event == zmq.EVENT_CONNECT_RETRIED and previous == zmq.EVENT_CLOSED:
+            if self.address.scheme != "ipc":
+                return LomadUnavailable(self.endpoint, "connection refused")
+            try:
+                self.check_socket_file()  # a daemon that exited removed it: say so
+            except LomadUnavailable as gone:
+                return gone
+            return LomadUnavailable(
+                self.endpoint, "connection refused (the socket file is there but nothing listens on it; is lomad running?)"
+            )
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            return NotAdmitted(self.endpoint)
+        return None
+
+    def timed_out(self, idempotent: bool) -> LomadTimeout:
+        return LomadTimeout(self.endpoint, self.attempts(idempotent), self.timeout)
+
+    @staticmethod
+    def accept(frames: list[zmq.Frame], request_id: int) -> Answer | None:
+        """The OK reply to `request_id`; None for a reply to an abandoned attempt; raises the
+        status's exception for any other status."""
+        reply = envelope_pb2.Reply()
+        try:
+            reply.ParseFromString(frames[0].bytes)
+        except DecodeError as error:
+            raise MalformedReply(f"frame 0 is not a loma.v1.Reply envelope ({error})") from error
+        # Id 0 answers a request the daemon could not parse, which can only be the one in flight.
+        if reply.request_id not in (request_id, 0):
+            return None
+        if reply.status.code != status_pb2.STATUS_CODE_OK:
+            raise status_error(reply.status.code, reply.status.message)
+        return reply, frames
+
+
+class Connection(ConnectionCore):
+    """Blocking requests. Not thread-safe, like the libzmq socket it owns: use one per thread
+    (or share a `ClientPool`)."""
+
+    def __init__(self, endpoint: str, timeout: float, retries: int, context: zmq.Context | None = None,
+                 curve: CurveKeys | None = None):
+        super().__init__(endpoint, timeout, retries, curve)
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
-        self._request_ids = itertools.count(1)
+        self._monitor: zmq.Socket | None = None
 
     def close(self) -> None:
         if self._socket is not None:
+            self._socket.disable_monitor()
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             self._socket.close(linger=0)
-            self._socket = None
+            self._socket = self._monitor = None
 
-    def _connected_socket(self) -> zmq.Socket:
-        if self._socket is None:
+    def _ready_socket(self) -> tuple[zmq.Socket, zmq.Socket]:
+        if self._socket is not None and self._monitor is not None and self._saw_trouble(self._monitor):
+            # The daemon went away since the last request; a fresh socket reports the present.
+            self.close()
+        if self._socket is None or self._monitor is None:
+            self.check_socket_file()
             socket = self._context.socket(zmq.DEALER)
-            socket.setsockopt(zmq.LINGER, 0)
-            if self.curve is not None:
-                self.curve.apply(socket)
+            self.configure(socket)
+            self.watch_new_socket()
+            self._monitor = socket.get_monitor_socket(MONITORED_EVENTS)
             socket.connect(self.endpoint)
             self._socket = socket
-        return self._socket
+        return self._socket, self._monitor
 
-    def request(
-        self, request: envelope_pb2.Request, tensors: list[OutgoingTensor], idempotent: bool
-    ) -> tuple[envelope_pb2.Reply, list[zmq.Frame]]:
+    def _saw_trouble(self, monitor: zmq.Socket) -> bool:
+        trouble = False
+        while monitor.poll(0):
+            trouble |= self.refusal(monitor.recv_multipart()) is not None
+        return trouble
+
+    def request(self, request: envelope_pb2.Request, tensors: list[OutgoingTensor], idempotent: bool) -> Answer:
         """Sends `request` (its descriptors already naming frames 1..n in `tensors` order) and
         returns the OK reply with all its frames; raises the status's exception otherwise."""
-        request.request_id = next(self._request_ids)
-        head = request.SerializeToString()
-        attempts = self.retries + 1 if idempotent else 1
-        for _ in range(attempts):
-            socket = self._connected_socket()
+        head = self.next_request(request)
+        for _ in range(self.attempts(idempotent)):
+            socket, monitor = self._ready_socket()
             # copy=False: pyzmq hands the arrays' memory to libzmq instead of copying the KV.
-            socket.send_multipart([head, *(tensor.frame for tensor in tensors)], copy=False)
-            answer = self._await_reply(socket, request.request_id)
+            socket.send_multipart(frames_of(head, tensors), copy=False)
+            answer = self._await_reply(socket, monitor, request.request_id)
             if answer is not None:
                 return answer
             self.close()
-        raise LomadTimeout(self.endpoint, attempts, self.timeout)
+        raise self.timed_out(idempotent)
 
-    def _await_reply(self, socket: zmq.Socket, request_id: int) -> tuple[envelope_pb2.Reply, list[zmq.Frame]] | None:
+    def _await_reply(self, socket: zmq.Socket, monitor: zmq.Socket, request_id: int) -> Answer | None:
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
         deadline = time.monotonic() + self.timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            if not socket.poll(timeout=max(1, int(remaining * 1000)), flags=zmq.POLLIN):
-                continue
-            frames = socket.recv_multipart(copy=False)
-            reply = envelope_pb2.Reply()
-            try:
-                reply.ParseFromString(frames[0].bytes)
-            except DecodeError as error:
-                raise MalformedReply(f"frame 0 is not a loma.v1.Reply envelope ({error})") from error
-            # Id 0 answers a request the daemon could not parse, which can only be the one in flight.
-            if reply.request_id not in (request_id, 0):
-                continue
-            if reply.status.code != status_pb2.STATUS_CODE_OK:
-                raise status_error(reply.status.code, reply.status.message)
-            return reply, frames
+            ready = dict(poller.poll(timeout=max(1, int(remaining * 1000))))
+            if socket in ready:
+                answer = self.accept(socket.recv_multipart(copy=False), request_id)
+                if answer is not None:
+                    return answer
+            elif monitor in ready:
+                problem = self.refusal(monitor.recv_multipart())
+                if problem is not None:
+                    self.close()
+                    raise problem
         return None

@@ -16,28 +16,46 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .client import Client
-from .errors import LomadTimeout
+from .errors import LomadUnavailable
+
+
+def _checkout_candidates(directory: Path) -> list[Path]:
+    """The lomad binaries a SwiftPM build left in the lomad checkout holding `directory`."""
+    for folder in [directory, *directory.parents]:
+        if (folder / "Package.swift").is_file() and (folder / "Sources" / "lomad").is_dir():
+            built = [folder / ".build" / configuration / "lomad" for configuration in ("debug", "release")]
+            return sorted((path for path in built if os.access(path, os.X_OK)),
+                          key=lambda path: path.stat().st_mtime, reverse=True)
+    return []
 
 
 def find_lomad(search_from: str | os.PathLike | None = None) -> Path:
-    """`$LOMAD_BIN`, else `.build/debug/lomad` or `.build/release/lomad` of the checkout that
-    holds `search_from` (default: this file), else `lomad` on PATH."""
+    """The lomad binary: `$LOMAD_BIN`, else `lomad` on `PATH`, else the newest `.build/debug/lomad`
+    or `.build/release/lomad` of the lomad checkout holding the current directory (or
+    `search_from`, e.g. an example script's own path). `FileNotFoundError` lists what was tried.
+
+    Installed packages live in site-packages, far from any checkout, so the package's own path
+    is never a place to look.
+    """
     override = os.environ.get("LOMAD_BIN")
     if override:
         path = Path(override)
-        if not os.access(path, os.X_OK):
+        if not (path.is_file() and os.access(path, os.X_OK)):
             raise FileNotFoundError(f"LOMAD_BIN={override} is not an executable file")
         return path
-    start = Path(search_from or __file__).resolve()
-    for directory in [start, *start.parents]:
-        for configuration in ("debug", "release"):
-            candidate = directory / ".build" / configuration / "lomad"
-            if os.access(candidate, os.X_OK):
-                return candidate
     on_path = shutil.which("lomad")
     if on_path:
         return Path(on_path)
-    raise FileNotFoundError("lomad not found: build it (swift build) or set LOMAD_BIN to its path")
+    starts = [Path.cwd()] + ([Path(search_from).resolve()] if search_from is not None else [])
+    for start in starts:
+        found = _checkout_candidates(start)
+        if found:
+            return found[0]
+    checkouts = " or ".join(str(start) for start in starts)
+    raise FileNotFoundError(
+        "lomad not found; tried $LOMAD_BIN (not set), PATH (no lomad), and the lomad checkout holding "
+        f"{checkouts} (none, or not built): set LOMAD_BIN, put lomad on PATH, or run swift build in the checkout"
+    )
 
 
 class LocalDaemon:
@@ -49,8 +67,10 @@ class LocalDaemon:
         binary: str | os.PathLike | None = None,
         extra_arguments: Sequence[str] = (),
         startup_timeout: float = 60.0,
+        search_from: str | os.PathLike | None = None,
     ):
-        self.binary = Path(binary) if binary else find_lomad()
+        """`binary` defaults to `find_lomad(search_from)`."""
+        self.binary = Path(binary) if binary else find_lomad(search_from)
         self.models = dict(models)
         self.extra_arguments = list(extra_arguments)
         self.startup_timeout = startup_timeout
@@ -80,10 +100,11 @@ class LocalDaemon:
             try:
                 Client.connect(self.endpoint, timeout=0.5, retries=0).close()
                 return
-            except LomadTimeout:
+            except LomadUnavailable:  # no socket file yet, refused, or no reply yet
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"lomad did not answer within {self.startup_timeout:g} s:\n{self.log()}")
+                time.sleep(0.05)  # a missing socket file is reported at once: do not spin
 
     def log(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -107,6 +128,10 @@ class LocalDaemon:
             self._directory.cleanup()
             self._directory = None
         return status
+
+    def __repr__(self) -> str:
+        state = "running" if self._process is not None and self._process.poll() is None else "stopped"
+        return f"LocalDaemon({self.endpoint or 'not started'}, binary={os.fspath(self.binary)!r}, {state})"
 
     def __enter__(self) -> "LocalDaemon":
         return self.start()

@@ -12,36 +12,74 @@ from .loma.v1 import status_pb2
 
 
 class LomadError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises.
+
+    `kind` names the class of failure in the words all lomad clients use ("invalid endpoint",
+    "unavailable", ...), and `exit_code` is the status lomactl and lomad-compress exit with for
+    it, so a Python command-line tool can report failures exactly as they do.
+    """
+
+    kind: str = "error"
+    exit_code: int = 1
 
 
-class LomadTimeout(LomadError, TimeoutError):
+class EndpointError(LomadError, ValueError):
+    """The endpoint text is not one lomad can listen on; raised before any socket exists."""
+
+    kind = "invalid endpoint"
+    exit_code = 2
+
+
+class LomadUnavailable(LomadError):
+    """No daemon answered: no socket file, the connection was refused, or (`LomadTimeout`) no reply."""
+
+    kind = "unavailable"
+    exit_code = 3
+
+    def __init__(self, endpoint: str, reason: str):
+        self.endpoint = endpoint
+        self.reason = reason
+        super().__init__(f"no lomad at {endpoint}: {reason}")
+
+
+class LomadTimeout(LomadUnavailable, TimeoutError):
     """No reply within the timeout on any attempt: the daemon is down, overloaded or unreachable."""
 
     def __init__(self, endpoint: str, attempts: int, timeout: float):
-        self.endpoint = endpoint
         self.attempts = attempts
         self.timeout = timeout
         plural = "" if attempts == 1 else "s"
-        super().__init__(
-            f"no reply from lomad at {endpoint} within {timeout:g} s ({attempts} attempt{plural}); "
-            "is the daemon running?"
-        )
+        super().__init__(endpoint, f"no reply within {timeout:g} s ({attempts} attempt{plural}); is lomad running?")
+
+
+class NotAdmitted(LomadError):
+    """The daemon refused this client's CURVE key (not in its clients file) during the handshake."""
+
+    kind = "not admitted"
+    exit_code = 5
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        super().__init__(f"lomad at {endpoint} refused this client's CURVE key (is its public key in the clients file?)")
 
 
 class MalformedReply(LomadError):
     """The daemon answered with something that is not a valid loma.v1 reply."""
+
+    kind = "malformed reply"
 
 
 class StatusError(LomadError):
     """The daemon refused or failed the request; `code` is a `loma.v1.StatusCode` value."""
 
     code: int = status_pb2.STATUS_CODE_INTERNAL
+    kind = "error status"
+    exit_code = 4
 
     def __init__(self, code: int, message: str):
         self.code = code
         self.status_message = message
-        super().__init__(f"{status_name(code)}: {message}")
+        super().__init__(f"lomad answered {status_name(code).lower()}: {message}")
 
     @property
     def code_name(self) -> str:

@@ -3,7 +3,7 @@
 A tensor travels as the raw little-endian bytes of its own frame, described in the envelope.
 Arrays are sent as they are whenever they are already C-contiguous little-endian (the frame then
 shares the array's memory: a large KV block is never copied on the Python side), and received
-arrays are read-only views of the frames they arrived in.
+arrays are read-only views of the frames they arrived in (copy with `np.array(x)` to write).
 
 numpy has no bfloat16. Arrays of `ml_dtypes.bfloat16` (the type JAX and TensorFlow use) are sent
 as BF16; BF16 replies come back as `ml_dtypes.bfloat16` when that package is installed and are
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -36,7 +37,7 @@ _LAYOUT_NAMES = {
     "heads_major": tensor_pb2.KV_LAYOUT_HEADS_MAJOR,
     "tokens_major": tensor_pb2.KV_LAYOUT_TOKENS_MAJOR,
 }
-_WIRE_DTYPES = {
+_WIRE_DTYPES: dict[int, np.dtype] = {
     tensor_pb2.DTYPE_F32: np.dtype("<f4"),
     tensor_pb2.DTYPE_F16: np.dtype("<f2"),
     tensor_pb2.DTYPE_BF16: np.dtype("<u2"),  # bit patterns until decoded
@@ -44,7 +45,7 @@ _WIRE_DTYPES = {
 }
 
 
-def dtype_code(dtype: str | int | None) -> int:
+def dtype_code(dtype: str | int | None) -> tensor_pb2.DType:
     """`"f32"`, `"f16"`, `"bf16"` or a `loma.v1.DType` value; None means unspecified."""
     if dtype is None:
         return tensor_pb2.DTYPE_UNSPECIFIED
@@ -54,10 +55,10 @@ def dtype_code(dtype: str | int | None) -> int:
         return _DTYPE_NAMES[dtype]
     if dtype not in tensor_pb2.DType.values():
         raise ValueError(f"dtype {dtype!r} is not a loma.v1.DType value")
-    return int(dtype)
+    return cast(tensor_pb2.DType, int(dtype))
 
 
-def layout_code(layout: str | int | None) -> int:
+def layout_code(layout: str | int | None) -> tensor_pb2.KVLayout:
     """`"heads_major"`, `"tokens_major"` or a `loma.v1.KVLayout` value; None means unspecified."""
     if layout is None:
         return tensor_pb2.KV_LAYOUT_UNSPECIFIED
@@ -67,10 +68,10 @@ def layout_code(layout: str | int | None) -> int:
         return _LAYOUT_NAMES[layout]
     if layout not in tensor_pb2.KVLayout.values():
         raise ValueError(f"layout {layout!r} is not a loma.v1.KVLayout value")
-    return int(layout)
+    return cast(tensor_pb2.KVLayout, int(layout))
 
 
-def _wire_dtype_of(array: np.ndarray, what: str) -> int:
+def _wire_dtype_of(array: np.ndarray, what: str) -> tensor_pb2.DType:
     if array.dtype == np.dtype("<f4"):
         return tensor_pb2.DTYPE_F32
     if array.dtype == np.dtype("<f2"):
@@ -88,9 +89,9 @@ class OutgoingTensor:
     """A tensor ready to travel: its frame (a byte view of the array) and descriptor fields."""
 
     frame: np.ndarray  # uint8, shares memory with the caller's array when it could
-    dtype: int
+    dtype: tensor_pb2.DType
     shape: tuple[int, ...]
-    layout: int
+    layout: tensor_pb2.KVLayout
 
     def describe(self, descriptor: tensor_pb2.TensorDescriptor, frame_index: int) -> None:
         descriptor.dtype = self.dtype
@@ -99,7 +100,7 @@ class OutgoingTensor:
         descriptor.frame = frame_index
 
 
-def outgoing_kv(array: np.ndarray, layout: int, what: str) -> OutgoingTensor:
+def outgoing_kv(array: np.ndarray, layout: tensor_pb2.KVLayout, what: str) -> OutgoingTensor:
     """A 4-axis KV tensor as a frame. Copies only when the array is strided or big-endian."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
@@ -123,7 +124,10 @@ def decode_tensor(buffer, descriptor: tensor_pb2.TensorDescriptor, what: str) ->
         raise MalformedReply(f"{what} has shape {list(shape)} ({expected} bytes) but its frame holds {len(buffer)} bytes")
     array = np.frombuffer(buffer, dtype=wire).reshape(shape)
     if descriptor.dtype == tensor_pb2.DTYPE_BF16:
-        return bf16_bits_to_array(array)
+        array = bf16_bits_to_array(array)
+    # Read-only whether or not the frame's buffer is: the frame may be shared with other views,
+    # and a write would change what another holder of the reply sees.
+    array.flags.writeable = False
     return array
 
 

@@ -4,13 +4,14 @@ acting as its tenant, an unknown key refused, and tenants unable to see each oth
 from __future__ import annotations
 
 import socket
+import time
 
 import numpy as np
 import pytest
 import zmq
 
 from testing_support import MODELS
-from lomad_client import Client, CurveKeys, LomadTimeout, NotFound, read_key_file
+from lomad_client import Client, CurveKeys, LomadTimeout, NotAdmitted, NotFound, read_key_file
 from lomad_client.daemon import LocalDaemon
 
 
@@ -55,11 +56,20 @@ def test_admitted_key_acts_as_its_tenant_and_others_are_refused(secured):
     team = CurveKeys.from_files(directory / "server.key.pub", directory / "team.key")
     with Client(endpoint, timeout=10.0, curve=team) as client:
         assert client.health().tenant == "team"
-    stranger = CurveKeys.from_files(directory / "server.key.pub", directory / "stranger.key")
-    with Client(endpoint, timeout=1.0, retries=0, curve=stranger) as client, pytest.raises(LomadTimeout):
-        client.health()
     with Client(endpoint, timeout=1.0, retries=0) as plain, pytest.raises(LomadTimeout):
         plain.health()
+
+
+def test_a_refused_key_is_reported_before_the_timeout_would_have(secured):
+    daemon, endpoint, directory = secured
+    stranger = CurveKeys.from_files(directory / "server.key.pub", directory / "stranger.key")
+    timeout = 30.0
+    started = time.monotonic()
+    with Client(endpoint, timeout=timeout, retries=2, curve=stranger) as client, pytest.raises(NotAdmitted) as caught:
+        client.health()
+    assert time.monotonic() - started < timeout
+    assert caught.value.exit_code == 5 and caught.value.kind == "not admitted"
+    assert str(caught.value) == f"lomad at {endpoint} refused this client's CURVE key (is its public key in the clients file?)"
 
 
 def test_tenants_never_see_each_others_sequences(secured):

@@ -97,3 +97,18 @@ def test_arguments_the_client_can_check_are_refused_before_sending(client):
         client.compress(np.zeros((2, 8, 8), dtype=np.float32), np.zeros((2, 8, 8), dtype=np.float32))
     with pytest.raises(ValueError, match="method"):
         client.compress(np.zeros((2, 2, 8, 8), np.float32), np.zeros((2, 2, 8, 8), np.float32), method="zip")
+
+
+def test_reply_arrays_are_read_only(client):
+    case = GoldenCase.load("llama_gqa_single")
+    memory = client.compress(case.keys, case.values, context=case.context, model=case.model, position=case.position,
+                             layout=case.layout, output_dtype="f32")
+    for array in (memory.keys, memory.values, memory.positions):
+        assert not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            array[(0,) * array.ndim] = 1
+    writeable = np.array(memory.keys)
+    writeable[0, 0, 0, 0] = 1  # the documented way to get an array to change
+    assert repr(memory) == (f"Memory(segments={memory.segments}, tokens={memory.tokens}, layout='heads_major', "
+                            f"keys=float32{list(memory.keys.shape)}, values=float32{list(memory.values.shape)}, "
+                            f"positions={memory.positions[0]}..{memory.positions[-1]})")
