@@ -50,13 +50,17 @@ let package = Package(
         .target(name: "LoMAModel", dependencies: ["COpenBLAS", "CLoMAKernels"]),
 
         // storage
-        .target(name: "LoMAStore", dependencies: ["CLMDB"]),
+        // CRC-32C for the store's record checksums (SSE4.2 picked at run time, a table otherwise).
+        .target(name: "CLoMAChecksum"),
+        .target(name: "LoMAStore", dependencies: ["CLMDB", "CLoMAChecksum"]),
 
         // wire
         .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
 
         // service
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", logging,
+        // malloc_trim for the daemon's return of freed memory after a burst (AllocatorTrim).
+        .target(name: "CLoMAAllocator"),
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
                                                   coreMetrics, prometheus, tomlKit]),
 
         // clients
@@ -76,13 +80,14 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore"]),
+        .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
                                                          "LoMATestSupport"]),
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CLoMAKernels" {
+let cTargets: Set<String> = ["CLoMAKernels", "CLoMAChecksum", "CLoMAAllocator"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
 }

@@ -18,6 +18,7 @@ public struct StatusError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func unavailable(_ message: String) -> StatusError { .init(.unavailable, message) }
     public static func unimplemented(_ message: String) -> StatusError { .init(.unimplemented, message) }
     public static func internalError(_ message: String) -> StatusError { .init(.internal, message) }
+    public static func dataLoss(_ message: String) -> StatusError { .init(.dataLoss, message) }
 
     /// The status as it travels in a reply envelope.
     public var status: Loma_V1_Status {
@@ -42,6 +43,7 @@ extension Loma_V1_StatusCode {
         case .unavailable: "unavailable"
         case .internal: "internal"
         case .unimplemented: "unimplemented"
+        case .dataLoss: "data_loss"
         case .UNRECOGNIZED(let value): "unknown(\(value))"
         }
     }

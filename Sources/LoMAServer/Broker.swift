@@ -25,6 +25,8 @@ final class Broker {
     private let control: ZMQSocket
     /// Endpoints actually bound, with `tcp://host:*` resolved to the port the kernel chose.
     private(set) var boundEndpoints: [String] = []
+    /// Gives memory freed after a burst back to the OS when the daemon goes idle.
+    private let allocatorTrim = AllocatorTrim()
 
     private var idleWorkers: [[UInt8]] = []
     /// The requests each worker holds, in the order it answers them.
@@ -137,6 +139,7 @@ final class Broker {
             dispatchPending()
             abandonPendingIfDrainTimedOut()
             stats.recordLoad(queueDepth: pending.count, busyWorkers: busyWorkers)
+            allocatorTrim.note(queued: pending.count, busyWorkers: busyWorkers)
         }
         answerRequestsStillRunning()
         logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])

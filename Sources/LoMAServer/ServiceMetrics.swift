@@ -13,7 +13,8 @@ import Synchronization
 /// (histogram, arrival at the broker to reply), `lomad_batch_size` (histogram),
 /// `lomad_queue_depth`, `lomad_busy_workers`, `lomad_undeliverable_replies_total`,
 /// `lomad_store_bytes{tier}`, `lomad_store_entries{tier}`, `lomad_store_sequences`,
-/// `lomad_store_prefix_entries`, `lomad_store_evictions_total`, `lomad_store_reads_total{result}`,
+/// `lomad_store_prefix_entries`, `lomad_store_evictions_total`, `lomad_store_reads_total{result}`
+/// (`ram_hit`, `ram_miss`, `damaged`, `unverified`), `lomad_store_damaged_records`,
 /// `lomad_model_load_seconds{model}`.
 public final class ServiceMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
@@ -70,10 +71,15 @@ public final class ServiceMetrics: Sendable {
         Gauge(label: "lomad_store_ram_budget_bytes").record(store.ramBudgetBytes)
         Gauge(label: "lomad_store_sequences").record(store.sequences)
         Gauge(label: "lomad_store_prefix_entries").record(store.prefixEntries)
+        Gauge(label: "lomad_store_damaged_records").record(store.damagedRecords)
         let totals: [(label: String, dimensions: [(String, String)], value: Int)] = [
             ("lomad_store_evictions_total", [], store.ramEvictions),
             ("lomad_store_reads_total", [("result", "ram_hit")], store.ramHits),
             ("lomad_store_reads_total", [("result", "ram_miss")], store.ramMisses),
+            // Reads refused because the stored record was damaged, and reads of records written
+            // before checksums, which could not be verified.
+            ("lomad_store_reads_total", [("result", "damaged")], store.damagedReads),
+            ("lomad_store_reads_total", [("result", "unverified")], store.unverifiedReads),
             ("lomad_store_expired_total", [], store.expiredPurged),
         ]
         lastStoreCounters.withLock { last in

@@ -10,6 +10,7 @@ extension StoreError {
         case .failedPrecondition: .failedPrecondition(message)
         case .resourceExhausted: .resourceExhausted(message)
         case .internal: .internalError(message)
+        case .dataLoss: .dataLoss(message)
         }
     }
 }
@@ -57,6 +58,10 @@ extension StoreStatistics {
         stats.expiredPurged = UInt64(expiredPurged)
         stats.prefixLookups = UInt64(prefixLookups)
         stats.prefixChunksFound = UInt64(prefixChunksFound)
+        stats.damagedReads = UInt64(damagedReads)
+        stats.unverifiedReads = UInt64(unverifiedReads)
+        stats.damagedRecords = UInt64(damagedRecords)
+        stats.uncheckedRecords = UInt64(uncheckedRecords)
         return stats
     }
 }

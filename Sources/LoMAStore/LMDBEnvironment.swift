@@ -9,6 +9,11 @@ import Foundation
 final class LMDBEnvironment {
     private(set) var handle: OpaquePointer?
     let directory: URL
+    /// LMDB's page size for this file, read once at open.
+    private let pageSize: Int
+    /// Where LMDB mapped `data.mdb`, found once at open (LMDB 0.9's API does not say: its
+    /// `me_mapaddr` is only the fixed-map address), or nil where `/proc/self/maps` is absent.
+    private let mapBase: UnsafeRawPointer?
 
     init(directory: URL, mapSizeBytes: Int, maxDatabases: Int) throws(StoreError) {
         self.directory = directory
@@ -28,6 +33,10 @@ final class LMDBEnvironment {
             // Clear reader slots left by a process that died mid-read, so they do not pin old pages.
             var dead: Int32 = 0
             try LMDBEnvironment.check(mdb_reader_check(environment, &dead), "mdb_reader_check", directory: directory)
+            var stat = MDB_stat()
+            try LMDBEnvironment.check(mdb_env_stat(environment, &stat), "mdb_env_stat", directory: directory)
+            pageSize = Int(stat.ms_psize)
+            mapBase = MappedDataFile.base(of: directory.appendingPathComponent("data.mdb"))
         } catch {
             mdb_env_close(environment)
             throw error
@@ -69,17 +78,48 @@ final class LMDBEnvironment {
     func usedBytes() -> Int {
         guard let handle else { return 0 }
         var info = MDB_envinfo()
-        var stat = MDB_stat()
-        guard mdb_env_info(handle, &info) == 0, mdb_env_stat(handle, &stat) == 0 else { return 0 }
-        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        guard mdb_env_info(handle, &info) == 0 else { return 0 }
+        return (info.me_last_pgno + 1) * pageSize
+    }
+
+    /// Whether `bytes`, as LMDB returned them in a read transaction, lie in the part of the map
+    /// that committed pages of the file back. The open checks make the file at least that long,
+    /// so bytes inside it can be read without a fault; a damaged page can make LMDB return a
+    /// length or page number that reaches past it, and those bytes must not be touched.
+    /// Without a known map base (no `/proc`), only the length is checked against the file.
+    func fileBacks(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let handle else { return false }
+        var info = MDB_envinfo()
+        guard mdb_env_info(handle, &info) == 0 else { return false }
+        guard bytes.count > 0 else { return true }
+        guard let mapBase else { return bytes.count <= (info.me_last_pgno + 1) * pageSize }
+        guard let start = bytes.baseAddress else { return false }
+        let offset = start - mapBase
+        let (end, overflow) = offset.addingReportingOverflow(bytes.count)
+        return offset >= 0 && !overflow && end <= (info.me_last_pgno + 1) * pageSize
     }
 
     private func begin(flags: UInt32) throws(StoreError) -> LMDBTransaction {
         guard let handle else { throw .failedPrecondition("store at \(directory.path) is closed") }
+        try requireFileIntact(handle)
         var transaction: OpaquePointer?
         try check(mdb_txn_begin(handle, nil, flags, &transaction), "mdb_txn_begin")
         guard let transaction else { throw .internalError("mdb_txn_begin returned no transaction") }
         return LMDBTransaction(handle: transaction, directory: directory)
+    }
+
+    /// Refuses any transaction once `data.mdb` is shorter than its committed pages, as when it is
+    /// truncated while the store is open: LMDB would fault on the first page past the new end
+    /// (reads), or write past it and leave a hole of zeros where committed pages were (writes).
+    /// One `fstat` per transaction; the open checks cover the file as found at open.
+    private func requireFileIntact(_ handle: OpaquePointer) throws(StoreError) {
+        var descriptor: mdb_filehandle_t = -1
+        var status = stat()
+        guard mdb_env_get_fd(handle, &descriptor) == 0, fstat(descriptor, &status) == 0 else { return }
+        let required = usedBytes()
+        guard Int(status.st_size) >= required else {
+            throw .dataLoss("\(directory.path)/data.mdb was truncated while the store was open: it has \(status.st_size) bytes, but its committed pages need \(required); nothing is read or written until it is restored from a backup and lomad restarted")
+        }
     }
 
     func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(StoreError) {

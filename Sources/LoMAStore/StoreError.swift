@@ -17,6 +17,10 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case resourceExhausted = "resource_exhausted"
         /// The durable files are unreadable or LMDB failed for a reason the caller cannot fix.
         case `internal` = "internal"
+        /// Stored data is damaged: a record failed its checksum, a segment a sequence refers to
+        /// is gone, or the data file is truncated. The damaged data is never served; the rest of
+        /// the store is unaffected.
+        case dataLoss = "data_loss"
     }
 
     public let kind: Kind
@@ -34,4 +38,5 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     static func failedPrecondition(_ message: String) -> StoreError { .init(.failedPrecondition, message) }
     static func resourceExhausted(_ message: String) -> StoreError { .init(.resourceExhausted, message) }
     static func internalError(_ message: String) -> StoreError { .init(.internal, message) }
+    static func dataLoss(_ message: String) -> StoreError { .init(.dataLoss, message) }
 }

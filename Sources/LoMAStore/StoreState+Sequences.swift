@@ -6,6 +6,7 @@ extension StoreState {
                          expiresAt requestedExpiry: Int64?, expectedSegmentCount: Int?,
                          now: Int64) throws(StoreError) -> SequenceInfo {
         try requireOpen()
+        try requireUndamaged(key)
         let existing = liveRecord(key, now: now)
         let found = existing?.segments.count ?? 0
         if let expected = expectedSegmentCount, expected != found {
@@ -33,6 +34,8 @@ extension StoreState {
 
     mutating func fork(source: SequenceKey, destination: SequenceKey, now: Int64) throws(StoreError) -> SequenceInfo {
         try requireOpen()
+        try requireUndamaged(source)
+        try requireUndamaged(destination)
         guard let record = liveRecord(source, now: now) else { throw Self.notFound(source) }
         guard liveRecord(destination, now: now) == nil else {
             throw .failedPrecondition("cannot fork '\(source.name)' to '\(destination.name)': sequence '\(destination.name)' already exists in tenant '\(destination.tenant)'")
@@ -44,12 +47,16 @@ extension StoreState {
         return Self.info(destination, record)
     }
 
+    /// Deletes a sequence; a damaged one too, which is how an operator clears its name. The
+    /// segments a damaged record referred to cannot be known; they stay until a later open finds
+    /// no damage and frees them as unreferenced.
     mutating func delete(_ key: SequenceKey, now: Int64) throws(StoreError) {
         try requireOpen()
-        guard liveRecord(key, now: now) != nil else { throw Self.notFound(key) }
+        guard liveRecord(key, now: now) != nil || damagedSequences[key] != nil else { throw Self.notFound(key) }
         var change = StoreChange()
         change.sequenceDeletes = [key]
         try apply(change, tenant: key.tenant, now: now)
+        forgetDamage(key)
     }
 
     mutating func purgeExpired(now: Int64) throws(StoreError) -> Int {
@@ -62,8 +69,9 @@ extension StoreState {
         return change.expiredPurges
     }
 
-    func info(_ key: SequenceKey, now: Int64) throws(StoreError) -> SequenceInfo {
+    mutating func info(_ key: SequenceKey, now: Int64) throws(StoreError) -> SequenceInfo {
         try requireOpen()
+        try requireUndamaged(key)
         guard let record = liveRecord(key, now: now) else { throw Self.notFound(key) }
         return Self.info(key, record)
     }
@@ -79,6 +87,7 @@ extension StoreState {
     /// The encoded segments `range` (all when nil) of a sequence, in order, with their ids.
     mutating func segmentBytes(of key: SequenceKey, range: Range<Int>?, now: Int64) throws(StoreError) -> [(SegmentID, [UInt8])] {
         try requireOpen()
+        try requireUndamaged(key)
         guard let record = liveRecord(key, now: now) else { throw Self.notFound(key) }
         let wanted = range ?? 0..<record.segments.count
         guard wanted.lowerBound >= 0, wanted.upperBound <= record.segments.count else {

@@ -11,6 +11,9 @@ struct StoreState {
     private(set) var sequences: [SequenceKey: SequenceRecord] = [:]
     private(set) var prefixes: [PrefixKey: PrefixEntry] = [:]
     private(set) var prefixShapes: [PrefixNamespace: MemoryShape] = [:]
+    /// Sequences whose durable record failed its checksum at open, with what was wrong. They are
+    /// not in `sequences`; every use of the name but `delete` answers `dataLoss`.
+    private(set) var damagedSequences: [SequenceKey: String] = [:]
     /// How many sequences and prefix entries refer to each live segment; a segment is freed (in
     /// RAM and LMDB, in the same transaction) when this reaches zero.
     private var references: [SegmentID: Int] = [:]
@@ -57,34 +60,37 @@ struct StoreState {
         }
     }
 
-    /// Rebuilds the RAM catalogue and reference counts from LMDB. A record naming a missing
-    /// segment means the files were damaged outside LMDB; refusing to open says so plainly.
+    /// Rebuilds the RAM catalogue and reference counts from LMDB. Damage found here (a record
+    /// failing its checksum, a segment that a sequence refers to but LMDB no longer holds) is kept
+    /// out of the catalogue and answered with `dataLoss` when read, so the rest of the store still
+    /// opens and serves.
     private mutating func recover(from tier: DurableTier) throws(StoreError) {
         let contents = try tier.load()
         var references: [SegmentID: Int] = [:]
         var owners: [SegmentID: String] = [:]
+        var missing = Set<SegmentID>()
         for (key, record) in contents.sequences {
             for id in record.segments {
                 owners[id] = key.tenant
-                guard contents.segmentSizes[id] != nil else {
-                    throw .internalError("sequence '\(key.name)' of tenant '\(key.tenant)' refers to segment \(id.rawValue), which is missing from \(tier.environment.directory.path)")
-                }
+                if contents.segmentSizes[id] == nil { missing.insert(id) }
                 references[id, default: 0] += 1
             }
         }
         for (key, entry) in contents.prefixes {
-            guard contents.segmentSizes[entry.segment] != nil else {
-                throw .internalError("a prefix entry of model '\(key.namespace.model)' refers to segment \(entry.segment.rawValue), which is missing from \(tier.environment.directory.path)")
-            }
+            if contents.segmentSizes[entry.segment] == nil { missing.insert(entry.segment) }
             references[entry.segment, default: 0] += 1
             owners[entry.segment] = key.namespace.tenant
             prefixShapes[key.namespace] = entry.shape
         }
-        // Unreferenced segments cannot come from a committed change; free any found anyway.
+        // Unreferenced segments cannot come from a committed change; free any found anyway,
+        // unless something is damaged: then an "orphan" may be data whose record is unreadable,
+        // and deleting it would turn damage into loss.
+        let damaged = !contents.damagedSequences.isEmpty || !contents.damagedRecords.isEmpty || !missing.isEmpty
         let orphans = contents.segmentSizes.keys.filter { references[$0] == nil }.sorted()
-        if !orphans.isEmpty { try tier.commit(StoreChange(), freeing: orphans) }
+        if !orphans.isEmpty, !damaged { try tier.commit(StoreChange(), freeing: orphans) }
         sequences = contents.sequences
         prefixes = contents.prefixes
+        damagedSequences = contents.damagedSequences
         self.references = references
         segmentSizes = contents.segmentSizes.filter { references[$0.key] != nil }
         liveSegmentBytes = segmentSizes.values.reduce(0, +)
@@ -92,7 +98,12 @@ struct StoreState {
         for (id, size) in segmentSizes {
             if let owner = owners[id] { tenantBytes[owner, default: 0] += size }
         }
-        nextSegmentID = (contents.segmentSizes.keys.max()?.rawValue ?? 0) + 1
+        counters.damagedRecords = contents.damagedSequences.count + contents.damagedRecords.count + missing.count
+        counters.uncheckedRecords = contents.uncheckedRecords
+        // Past every id in use, including those of missing segments: reusing one would hand a
+        // new segment's bytes to the sequence that lost the old one.
+        let highest = max(contents.segmentSizes.keys.max()?.rawValue ?? 0, references.keys.max()?.rawValue ?? 0)
+        nextSegmentID = highest + 1
     }
 
     mutating func close() {
@@ -212,16 +223,36 @@ struct StoreState {
             throw .internalError("segment \(id.rawValue) is missing from the RAM tier")
         }
         counters.ramMisses += 1
-        let bytes = try durable.segmentBytes(id)
-        counters.ramEvictions += ram.insert(bytes, for: id)
-        return bytes
+        let read: (bytes: [UInt8], verification: DurableTier.Verification)
+        do throws(StoreError) {
+            read = try durable.segmentBytes(id)
+        } catch {
+            if error.kind == .dataLoss { counters.damagedReads += 1 }
+            throw error
+        }
+        if read.verification == .unverified { counters.unverifiedReads += 1 }
+        counters.ramEvictions += ram.insert(read.bytes, for: id)
+        return read.bytes
     }
 
     /// Like `segmentBytes` but without counting a use or changing the LRU order.
     func peekSegmentBytes(_ id: SegmentID) throws(StoreError) -> [UInt8] {
         if let bytes = ram.peek(id) { return bytes }
         guard let durable else { throw .internalError("segment \(id.rawValue) is missing from the RAM tier") }
-        return try durable.segmentBytes(id)
+        return try durable.segmentBytes(id).bytes
+    }
+
+    /// Refuses any use of a sequence whose record was found damaged, so it answers `dataLoss`
+    /// instead of `notFound` (which would read as "never stored").
+    mutating func requireUndamaged(_ key: SequenceKey) throws(StoreError) {
+        guard let reason = damagedSequences[key] else { return }
+        counters.damagedReads += 1
+        throw .dataLoss("sequence '\(key.name)' of tenant '\(key.tenant)' is damaged and cannot be served: \(reason); delete it to reuse the name")
+    }
+
+    /// Forgets a damaged sequence once its record has been deleted.
+    mutating func forgetDamage(_ key: SequenceKey) {
+        damagedSequences[key] = nil
     }
 
     mutating func countPrefixLookup(chunksFound: Int) {

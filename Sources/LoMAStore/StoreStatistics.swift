@@ -23,4 +23,14 @@ public struct StoreStatistics: Equatable, Sendable {
     public var prefixChunksFound = 0
     /// Sequences removed because their time to live passed.
     public var expiredPurged = 0
+    /// Reads refused with `dataLoss` because the stored record failed its checksum, was missing
+    /// or was damaged at open (durable mode).
+    public var damagedReads = 0
+    /// Segment reads from LMDB of records written before checksums (schema 1), served unverified.
+    public var unverifiedReads = 0
+    /// Records found damaged when the store opened: sequence records and prefix entries that
+    /// failed their checksum, and segments that sequences refer to but LMDB no longer holds.
+    public var damagedRecords = 0
+    /// Sequence records and prefix entries without a checksum (schema 1) found at open.
+    public var uncheckedRecords = 0
 }

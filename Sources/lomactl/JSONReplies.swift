@@ -95,6 +95,10 @@ extension Loma_V1_StoreStats {
             "expired_purged": Int(clamping: expiredPurged),
             "prefix_lookups": Int(clamping: prefixLookups),
             "prefix_chunks_found": Int(clamping: prefixChunksFound),
+            "damaged_reads": Int(clamping: damagedReads),
+            "unverified_reads": Int(clamping: unverifiedReads),
+            "damaged_records": Int(clamping: damagedRecords),
+            "unchecked_records": Int(clamping: uncheckedRecords),
         ]
     }
 }

@@ -10,6 +10,7 @@ from .client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, METHODS, Client
 from .curve import CurveKeys, read_key_file
 from .endpoint import Endpoint, parse_endpoint
 from .errors import (
+    DataLoss,
     EndpointError,
     FailedPrecondition,
     Internal,
@@ -78,4 +79,5 @@ __all__ = [
     "Unavailable",
     "Internal",
     "Unimplemented",
+    "DataLoss",
 ]

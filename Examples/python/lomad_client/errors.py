@@ -122,6 +122,10 @@ class Unimplemented(StatusError):
     """The operation is unknown to this daemon or not implemented yet."""
 
 
+class DataLoss(StatusError):
+    """Stored data is damaged (failed its checksum or is missing); it is not served, and retrying does not help."""
+
+
 _BY_CODE: dict[int, type[StatusError]] = {
     status_pb2.STATUS_CODE_INVALID_ARGUMENT: InvalidArgument,
     status_pb2.STATUS_CODE_NOT_FOUND: NotFound,
@@ -132,6 +136,7 @@ _BY_CODE: dict[int, type[StatusError]] = {
     status_pb2.STATUS_CODE_UNAVAILABLE: Unavailable,
     status_pb2.STATUS_CODE_INTERNAL: Internal,
     status_pb2.STATUS_CODE_UNIMPLEMENTED: Unimplemented,
+    status_pb2.STATUS_CODE_DATA_LOSS: DataLoss,
 }
 
 

@@ -171,13 +171,20 @@ class StoreStats:
     expired_purged: int
     prefix_lookups: int
     prefix_chunks_found: int
+    # Reads answered DATA_LOSS; reads of records from before checksums; records found damaged,
+    # and records without a checksum, when the store opened.
+    damaged_reads: int
+    unverified_reads: int
+    damaged_records: int
+    unchecked_records: int
 
     @classmethod
     def from_proto(cls, store: operations_pb2.StoreStats) -> "StoreStats":
         return cls(store.mode, store.sequences, store.prefix_entries, store.ram_bytes, store.ram_segments,
                    store.ram_budget_bytes, store.ram_evictions, store.ram_hits, store.ram_misses,
                    store.durable_segments, store.durable_segment_bytes, store.durable_file_bytes, store.map_size_bytes,
-                   store.expired_purged, store.prefix_lookups, store.prefix_chunks_found)
+                   store.expired_purged, store.prefix_lookups, store.prefix_chunks_found, store.damaged_reads,
+                   store.unverified_reads, store.damaged_records, store.unchecked_records)
 
 
 @dataclass(frozen=True)

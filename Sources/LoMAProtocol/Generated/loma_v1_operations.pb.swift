@@ -182,78 +182,55 @@ public nonisolated struct Loma_V1_StatsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Loma_V1_StatsReply: @unchecked Sendable {
+public nonisolated struct Loma_V1_StatsReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var uptimeSeconds: Double {
-    get {_storage._uptimeSeconds}
-    set {_uniqueStorage()._uptimeSeconds = newValue}
-  }
+  public var uptimeSeconds: Double = 0
 
   /// Requests accepted but not yet handed to a worker.
-  public var queueDepth: UInt32 {
-    get {_storage._queueDepth}
-    set {_uniqueStorage()._queueDepth = newValue}
-  }
+  public var queueDepth: UInt32 = 0
 
-  public var busyWorkers: UInt32 {
-    get {_storage._busyWorkers}
-    set {_uniqueStorage()._busyWorkers = newValue}
-  }
+  public var busyWorkers: UInt32 = 0
 
-  public var workers: UInt32 {
-    get {_storage._workers}
-    set {_uniqueStorage()._workers = newValue}
-  }
+  public var workers: UInt32 = 0
 
-  public var operations: [Loma_V1_OperationStats] {
-    get {_storage._operations}
-    set {_uniqueStorage()._operations = newValue}
-  }
+  public var operations: [Loma_V1_OperationStats] = []
 
   /// Replies the daemon could not deliver (peer gone or not reading).
-  public var undeliverableReplies: UInt64 {
-    get {_storage._undeliverableReplies}
-    set {_uniqueStorage()._undeliverableReplies = newValue}
-  }
+  public var undeliverableReplies: UInt64 = 0
 
-  public var batchSizes: [Loma_V1_BatchSizeCount] {
-    get {_storage._batchSizes}
-    set {_uniqueStorage()._batchSizes = newValue}
-  }
+  public var batchSizes: [Loma_V1_BatchSizeCount] = []
 
   public var store: Loma_V1_StoreStats {
-    get {_storage._store ?? Loma_V1_StoreStats()}
-    set {_uniqueStorage()._store = newValue}
+    get {_store ?? Loma_V1_StoreStats()}
+    set {_store = newValue}
   }
   /// Returns true if `store` has been explicitly set.
-  public var hasStore: Bool {_storage._store != nil}
+  public var hasStore: Bool {self._store != nil}
   /// Clears the value of `store`. Subsequent reads from it will return its default value.
-  public mutating func clearStore() {_uniqueStorage()._store = nil}
+  public mutating func clearStore() {self._store = nil}
 
   /// Bytes of request frames waiting for or held by workers now.
-  public var heldRequestBytes: UInt64 {
-    get {_storage._heldRequestBytes}
-    set {_uniqueStorage()._heldRequestBytes = newValue}
-  }
+  public var heldRequestBytes: UInt64 = 0
 
   /// The asking tenant's share of the store.
   public var tenant: Loma_V1_TenantUsage {
-    get {_storage._tenant ?? Loma_V1_TenantUsage()}
-    set {_uniqueStorage()._tenant = newValue}
+    get {_tenant ?? Loma_V1_TenantUsage()}
+    set {_tenant = newValue}
   }
   /// Returns true if `tenant` has been explicitly set.
-  public var hasTenant: Bool {_storage._tenant != nil}
+  public var hasTenant: Bool {self._tenant != nil}
   /// Clears the value of `tenant`. Subsequent reads from it will return its default value.
-  public mutating func clearTenant() {_uniqueStorage()._tenant = nil}
+  public mutating func clearTenant() {self._tenant = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _store: Loma_V1_StoreStats? = nil
+  fileprivate var _tenant: Loma_V1_TenantUsage? = nil
 }
 
 public nonisolated struct Loma_V1_TenantUsage: Sendable {
@@ -275,48 +252,122 @@ public nonisolated struct Loma_V1_TenantUsage: Sendable {
 }
 
 /// The compressed-memory store's tiers.
-public nonisolated struct Loma_V1_StoreStats: Sendable {
+public nonisolated struct Loma_V1_StoreStats: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// "memory" or "durable".
-  public var mode: String = String()
+  public var mode: String {
+    get {_storage._mode}
+    set {_uniqueStorage()._mode = newValue}
+  }
 
-  public var sequences: UInt64 = 0
+  public var sequences: UInt64 {
+    get {_storage._sequences}
+    set {_uniqueStorage()._sequences = newValue}
+  }
 
-  public var prefixEntries: UInt64 = 0
+  public var prefixEntries: UInt64 {
+    get {_storage._prefixEntries}
+    set {_uniqueStorage()._prefixEntries = newValue}
+  }
 
-  public var ramBytes: UInt64 = 0
+  public var ramBytes: UInt64 {
+    get {_storage._ramBytes}
+    set {_uniqueStorage()._ramBytes = newValue}
+  }
 
-  public var ramSegments: UInt64 = 0
+  public var ramSegments: UInt64 {
+    get {_storage._ramSegments}
+    set {_uniqueStorage()._ramSegments = newValue}
+  }
 
-  public var ramBudgetBytes: UInt64 = 0
+  public var ramBudgetBytes: UInt64 {
+    get {_storage._ramBudgetBytes}
+    set {_uniqueStorage()._ramBudgetBytes = newValue}
+  }
 
   /// Segments dropped from RAM; in durable mode they stay on disk.
-  public var ramEvictions: UInt64 = 0
+  public var ramEvictions: UInt64 {
+    get {_storage._ramEvictions}
+    set {_uniqueStorage()._ramEvictions = newValue}
+  }
 
-  public var ramHits: UInt64 = 0
+  public var ramHits: UInt64 {
+    get {_storage._ramHits}
+    set {_uniqueStorage()._ramHits = newValue}
+  }
 
-  public var ramMisses: UInt64 = 0
+  public var ramMisses: UInt64 {
+    get {_storage._ramMisses}
+    set {_uniqueStorage()._ramMisses = newValue}
+  }
 
-  public var durableSegments: UInt64 = 0
+  public var durableSegments: UInt64 {
+    get {_storage._durableSegments}
+    set {_uniqueStorage()._durableSegments = newValue}
+  }
 
-  public var durableSegmentBytes: UInt64 = 0
+  public var durableSegmentBytes: UInt64 {
+    get {_storage._durableSegmentBytes}
+    set {_uniqueStorage()._durableSegmentBytes = newValue}
+  }
 
-  public var durableFileBytes: UInt64 = 0
+  public var durableFileBytes: UInt64 {
+    get {_storage._durableFileBytes}
+    set {_uniqueStorage()._durableFileBytes = newValue}
+  }
 
-  public var mapSizeBytes: UInt64 = 0
+  public var mapSizeBytes: UInt64 {
+    get {_storage._mapSizeBytes}
+    set {_uniqueStorage()._mapSizeBytes = newValue}
+  }
 
-  public var expiredPurged: UInt64 = 0
+  public var expiredPurged: UInt64 {
+    get {_storage._expiredPurged}
+    set {_uniqueStorage()._expiredPurged = newValue}
+  }
 
-  public var prefixLookups: UInt64 = 0
+  public var prefixLookups: UInt64 {
+    get {_storage._prefixLookups}
+    set {_uniqueStorage()._prefixLookups = newValue}
+  }
 
-  public var prefixChunksFound: UInt64 = 0
+  public var prefixChunksFound: UInt64 {
+    get {_storage._prefixChunksFound}
+    set {_uniqueStorage()._prefixChunksFound = newValue}
+  }
+
+  /// Reads answered DATA_LOSS: a stored record failed its checksum or was missing.
+  public var damagedReads: UInt64 {
+    get {_storage._damagedReads}
+    set {_uniqueStorage()._damagedReads = newValue}
+  }
+
+  /// Segment reads served from records written before checksums (unverified).
+  public var unverifiedReads: UInt64 {
+    get {_storage._unverifiedReads}
+    set {_uniqueStorage()._unverifiedReads = newValue}
+  }
+
+  /// Records found damaged when the store opened.
+  public var damagedRecords: UInt64 {
+    get {_storage._damagedRecords}
+    set {_uniqueStorage()._damagedRecords = newValue}
+  }
+
+  /// Records without a checksum (written before checksums) found when the store opened.
+  public var uncheckedRecords: UInt64 {
+    get {_storage._uncheckedRecords}
+    set {_uniqueStorage()._uncheckedRecords = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Loma_V1_OperationStats: Sendable {
@@ -973,130 +1024,76 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
   public static let protoMessageName: String = _protobuf_package + ".StatsReply"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0")
 
-  fileprivate class _StorageClass {
-    var _uptimeSeconds: Double = 0
-    var _queueDepth: UInt32 = 0
-    var _busyWorkers: UInt32 = 0
-    var _workers: UInt32 = 0
-    var _operations: [Loma_V1_OperationStats] = []
-    var _undeliverableReplies: UInt64 = 0
-    var _batchSizes: [Loma_V1_BatchSizeCount] = []
-    var _store: Loma_V1_StoreStats? = nil
-    var _heldRequestBytes: UInt64 = 0
-    var _tenant: Loma_V1_TenantUsage? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _uptimeSeconds = source._uptimeSeconds
-      _queueDepth = source._queueDepth
-      _busyWorkers = source._busyWorkers
-      _workers = source._workers
-      _operations = source._operations
-      _undeliverableReplies = source._undeliverableReplies
-      _batchSizes = source._batchSizes
-      _store = source._store
-      _heldRequestBytes = source._heldRequestBytes
-      _tenant = source._tenant
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularDoubleField(value: &_storage._uptimeSeconds) }()
-        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._queueDepth) }()
-        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._busyWorkers) }()
-        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._workers) }()
-        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._operations) }()
-        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._undeliverableReplies) }()
-        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchSizes) }()
-        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._store) }()
-        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._heldRequestBytes) }()
-        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._tenant) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.busyWorkers) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.workers) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.operations) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.undeliverableReplies) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.batchSizes) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._store) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.heldRequestBytes) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._tenant) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._uptimeSeconds.bitPattern != 0 {
-        try visitor.visitSingularDoubleField(value: _storage._uptimeSeconds, fieldNumber: 1)
-      }
-      if _storage._queueDepth != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._queueDepth, fieldNumber: 2)
-      }
-      if _storage._busyWorkers != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._busyWorkers, fieldNumber: 3)
-      }
-      if _storage._workers != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._workers, fieldNumber: 4)
-      }
-      if !_storage._operations.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._operations, fieldNumber: 5)
-      }
-      if _storage._undeliverableReplies != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._undeliverableReplies, fieldNumber: 6)
-      }
-      if !_storage._batchSizes.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._batchSizes, fieldNumber: 7)
-      }
-      try { if let v = _storage._store {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-      } }()
-      if _storage._heldRequestBytes != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._heldRequestBytes, fieldNumber: 9)
-      }
-      try { if let v = _storage._tenant {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.uptimeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.uptimeSeconds, fieldNumber: 1)
     }
+    if self.queueDepth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.queueDepth, fieldNumber: 2)
+    }
+    if self.busyWorkers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.busyWorkers, fieldNumber: 3)
+    }
+    if self.workers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.workers, fieldNumber: 4)
+    }
+    if !self.operations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.operations, fieldNumber: 5)
+    }
+    if self.undeliverableReplies != 0 {
+      try visitor.visitSingularUInt64Field(value: self.undeliverableReplies, fieldNumber: 6)
+    }
+    if !self.batchSizes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.batchSizes, fieldNumber: 7)
+    }
+    try { if let v = self._store {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if self.heldRequestBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heldRequestBytes, fieldNumber: 9)
+    }
+    try { if let v = self._tenant {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Loma_V1_StatsReply, rhs: Loma_V1_StatsReply) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._uptimeSeconds != rhs_storage._uptimeSeconds {return false}
-        if _storage._queueDepth != rhs_storage._queueDepth {return false}
-        if _storage._busyWorkers != rhs_storage._busyWorkers {return false}
-        if _storage._workers != rhs_storage._workers {return false}
-        if _storage._operations != rhs_storage._operations {return false}
-        if _storage._undeliverableReplies != rhs_storage._undeliverableReplies {return false}
-        if _storage._batchSizes != rhs_storage._batchSizes {return false}
-        if _storage._store != rhs_storage._store {return false}
-        if _storage._heldRequestBytes != rhs_storage._heldRequestBytes {return false}
-        if _storage._tenant != rhs_storage._tenant {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
+    if lhs.queueDepth != rhs.queueDepth {return false}
+    if lhs.busyWorkers != rhs.busyWorkers {return false}
+    if lhs.workers != rhs.workers {return false}
+    if lhs.operations != rhs.operations {return false}
+    if lhs.undeliverableReplies != rhs.undeliverableReplies {return false}
+    if lhs.batchSizes != rhs.batchSizes {return false}
+    if lhs._store != rhs._store {return false}
+    if lhs.heldRequestBytes != rhs.heldRequestBytes {return false}
+    if lhs._tenant != rhs._tenant {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1144,104 +1141,198 @@ nonisolated extension Loma_V1_TenantUsage: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoreStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}sequences\0\u{3}prefix_entries\0\u{3}ram_bytes\0\u{3}ram_segments\0\u{3}ram_budget_bytes\0\u{3}ram_evictions\0\u{3}ram_hits\0\u{3}ram_misses\0\u{3}durable_segments\0\u{3}durable_segment_bytes\0\u{3}durable_file_bytes\0\u{3}map_size_bytes\0\u{3}expired_purged\0\u{3}prefix_lookups\0\u{3}prefix_chunks_found\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}sequences\0\u{3}prefix_entries\0\u{3}ram_bytes\0\u{3}ram_segments\0\u{3}ram_budget_bytes\0\u{3}ram_evictions\0\u{3}ram_hits\0\u{3}ram_misses\0\u{3}durable_segments\0\u{3}durable_segment_bytes\0\u{3}durable_file_bytes\0\u{3}map_size_bytes\0\u{3}expired_purged\0\u{3}prefix_lookups\0\u{3}prefix_chunks_found\0\u{3}damaged_reads\0\u{3}unverified_reads\0\u{3}damaged_records\0\u{3}unchecked_records\0")
+
+  fileprivate class _StorageClass {
+    var _mode: String = String()
+    var _sequences: UInt64 = 0
+    var _prefixEntries: UInt64 = 0
+    var _ramBytes: UInt64 = 0
+    var _ramSegments: UInt64 = 0
+    var _ramBudgetBytes: UInt64 = 0
+    var _ramEvictions: UInt64 = 0
+    var _ramHits: UInt64 = 0
+    var _ramMisses: UInt64 = 0
+    var _durableSegments: UInt64 = 0
+    var _durableSegmentBytes: UInt64 = 0
+    var _durableFileBytes: UInt64 = 0
+    var _mapSizeBytes: UInt64 = 0
+    var _expiredPurged: UInt64 = 0
+    var _prefixLookups: UInt64 = 0
+    var _prefixChunksFound: UInt64 = 0
+    var _damagedReads: UInt64 = 0
+    var _unverifiedReads: UInt64 = 0
+    var _damagedRecords: UInt64 = 0
+    var _uncheckedRecords: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _mode = source._mode
+      _sequences = source._sequences
+      _prefixEntries = source._prefixEntries
+      _ramBytes = source._ramBytes
+      _ramSegments = source._ramSegments
+      _ramBudgetBytes = source._ramBudgetBytes
+      _ramEvictions = source._ramEvictions
+      _ramHits = source._ramHits
+      _ramMisses = source._ramMisses
+      _durableSegments = source._durableSegments
+      _durableSegmentBytes = source._durableSegmentBytes
+      _durableFileBytes = source._durableFileBytes
+      _mapSizeBytes = source._mapSizeBytes
+      _expiredPurged = source._expiredPurged
+      _prefixLookups = source._prefixLookups
+      _prefixChunksFound = source._prefixChunksFound
+      _damagedReads = source._damagedReads
+      _unverifiedReads = source._unverifiedReads
+      _damagedRecords = source._damagedRecords
+      _uncheckedRecords = source._uncheckedRecords
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.mode) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sequences) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.prefixEntries) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.ramBytes) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.ramSegments) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.ramBudgetBytes) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.ramEvictions) }()
-      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.ramHits) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.ramMisses) }()
-      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.durableSegments) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.durableSegmentBytes) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.durableFileBytes) }()
-      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.mapSizeBytes) }()
-      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.expiredPurged) }()
-      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.prefixLookups) }()
-      case 16: try { try decoder.decodeSingularUInt64Field(value: &self.prefixChunksFound) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._mode) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequences) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._prefixEntries) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramBytes) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramSegments) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramBudgetBytes) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramEvictions) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramHits) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._ramMisses) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._durableSegments) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._durableSegmentBytes) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._durableFileBytes) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._mapSizeBytes) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._expiredPurged) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._prefixLookups) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._prefixChunksFound) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._damagedReads) }()
+        case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._unverifiedReads) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._damagedRecords) }()
+        case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._uncheckedRecords) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.mode.isEmpty {
-      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 1)
-    }
-    if self.sequences != 0 {
-      try visitor.visitSingularUInt64Field(value: self.sequences, fieldNumber: 2)
-    }
-    if self.prefixEntries != 0 {
-      try visitor.visitSingularUInt64Field(value: self.prefixEntries, fieldNumber: 3)
-    }
-    if self.ramBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramBytes, fieldNumber: 4)
-    }
-    if self.ramSegments != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramSegments, fieldNumber: 5)
-    }
-    if self.ramBudgetBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramBudgetBytes, fieldNumber: 6)
-    }
-    if self.ramEvictions != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramEvictions, fieldNumber: 7)
-    }
-    if self.ramHits != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramHits, fieldNumber: 8)
-    }
-    if self.ramMisses != 0 {
-      try visitor.visitSingularUInt64Field(value: self.ramMisses, fieldNumber: 9)
-    }
-    if self.durableSegments != 0 {
-      try visitor.visitSingularUInt64Field(value: self.durableSegments, fieldNumber: 10)
-    }
-    if self.durableSegmentBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.durableSegmentBytes, fieldNumber: 11)
-    }
-    if self.durableFileBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.durableFileBytes, fieldNumber: 12)
-    }
-    if self.mapSizeBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.mapSizeBytes, fieldNumber: 13)
-    }
-    if self.expiredPurged != 0 {
-      try visitor.visitSingularUInt64Field(value: self.expiredPurged, fieldNumber: 14)
-    }
-    if self.prefixLookups != 0 {
-      try visitor.visitSingularUInt64Field(value: self.prefixLookups, fieldNumber: 15)
-    }
-    if self.prefixChunksFound != 0 {
-      try visitor.visitSingularUInt64Field(value: self.prefixChunksFound, fieldNumber: 16)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._mode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._mode, fieldNumber: 1)
+      }
+      if _storage._sequences != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequences, fieldNumber: 2)
+      }
+      if _storage._prefixEntries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._prefixEntries, fieldNumber: 3)
+      }
+      if _storage._ramBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramBytes, fieldNumber: 4)
+      }
+      if _storage._ramSegments != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramSegments, fieldNumber: 5)
+      }
+      if _storage._ramBudgetBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramBudgetBytes, fieldNumber: 6)
+      }
+      if _storage._ramEvictions != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramEvictions, fieldNumber: 7)
+      }
+      if _storage._ramHits != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramHits, fieldNumber: 8)
+      }
+      if _storage._ramMisses != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._ramMisses, fieldNumber: 9)
+      }
+      if _storage._durableSegments != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._durableSegments, fieldNumber: 10)
+      }
+      if _storage._durableSegmentBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._durableSegmentBytes, fieldNumber: 11)
+      }
+      if _storage._durableFileBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._durableFileBytes, fieldNumber: 12)
+      }
+      if _storage._mapSizeBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._mapSizeBytes, fieldNumber: 13)
+      }
+      if _storage._expiredPurged != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._expiredPurged, fieldNumber: 14)
+      }
+      if _storage._prefixLookups != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._prefixLookups, fieldNumber: 15)
+      }
+      if _storage._prefixChunksFound != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._prefixChunksFound, fieldNumber: 16)
+      }
+      if _storage._damagedReads != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._damagedReads, fieldNumber: 17)
+      }
+      if _storage._unverifiedReads != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._unverifiedReads, fieldNumber: 18)
+      }
+      if _storage._damagedRecords != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._damagedRecords, fieldNumber: 19)
+      }
+      if _storage._uncheckedRecords != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._uncheckedRecords, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Loma_V1_StoreStats, rhs: Loma_V1_StoreStats) -> Bool {
-    if lhs.mode != rhs.mode {return false}
-    if lhs.sequences != rhs.sequences {return false}
-    if lhs.prefixEntries != rhs.prefixEntries {return false}
-    if lhs.ramBytes != rhs.ramBytes {return false}
-    if lhs.ramSegments != rhs.ramSegments {return false}
-    if lhs.ramBudgetBytes != rhs.ramBudgetBytes {return false}
-    if lhs.ramEvictions != rhs.ramEvictions {return false}
-    if lhs.ramHits != rhs.ramHits {return false}
-    if lhs.ramMisses != rhs.ramMisses {return false}
-    if lhs.durableSegments != rhs.durableSegments {return false}
-    if lhs.durableSegmentBytes != rhs.durableSegmentBytes {return false}
-    if lhs.durableFileBytes != rhs.durableFileBytes {return false}
-    if lhs.mapSizeBytes != rhs.mapSizeBytes {return false}
-    if lhs.expiredPurged != rhs.expiredPurged {return false}
-    if lhs.prefixLookups != rhs.prefixLookups {return false}
-    if lhs.prefixChunksFound != rhs.prefixChunksFound {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._mode != rhs_storage._mode {return false}
+        if _storage._sequences != rhs_storage._sequences {return false}
+        if _storage._prefixEntries != rhs_storage._prefixEntries {return false}
+        if _storage._ramBytes != rhs_storage._ramBytes {return false}
+        if _storage._ramSegments != rhs_storage._ramSegments {return false}
+        if _storage._ramBudgetBytes != rhs_storage._ramBudgetBytes {return false}
+        if _storage._ramEvictions != rhs_storage._ramEvictions {return false}
+        if _storage._ramHits != rhs_storage._ramHits {return false}
+        if _storage._ramMisses != rhs_storage._ramMisses {return false}
+        if _storage._durableSegments != rhs_storage._durableSegments {return false}
+        if _storage._durableSegmentBytes != rhs_storage._durableSegmentBytes {return false}
+        if _storage._durableFileBytes != rhs_storage._durableFileBytes {return false}
+        if _storage._mapSizeBytes != rhs_storage._mapSizeBytes {return false}
+        if _storage._expiredPurged != rhs_storage._expiredPurged {return false}
+        if _storage._prefixLookups != rhs_storage._prefixLookups {return false}
+        if _storage._prefixChunksFound != rhs_storage._prefixChunksFound {return false}
+        if _storage._damagedReads != rhs_storage._damagedReads {return false}
+        if _storage._unverifiedReads != rhs_storage._unverifiedReads {return false}
+        if _storage._damagedRecords != rhs_storage._damagedRecords {return false}
+        if _storage._uncheckedRecords != rhs_storage._uncheckedRecords {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -50,6 +50,10 @@ public nonisolated enum Loma_V1_StatusCode: SwiftProtobuf.Enum, Swift.CaseIterab
 
   /// The operation is not known to this daemon or not implemented yet.
   case unimplemented // = 9
+
+  /// Stored data is damaged (it failed its checksum or is missing from the store's files). The
+  /// damaged data is not served; other data is unaffected. Retrying does not help.
+  case dataLoss // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -68,6 +72,7 @@ public nonisolated enum Loma_V1_StatusCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case 7: self = .unavailable
     case 8: self = .internal
     case 9: self = .unimplemented
+    case 10: self = .dataLoss
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -84,6 +89,7 @@ public nonisolated enum Loma_V1_StatusCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case .unavailable: return 7
     case .internal: return 8
     case .unimplemented: return 9
+    case .dataLoss: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -100,6 +106,7 @@ public nonisolated enum Loma_V1_StatusCode: SwiftProtobuf.Enum, Swift.CaseIterab
     .unavailable,
     .internal,
     .unimplemented,
+    .dataLoss,
   ]
 
 }
@@ -124,7 +131,7 @@ public nonisolated struct Loma_V1_Status: Sendable {
 fileprivate nonisolated let _protobuf_package = "loma.v1"
 
 nonisolated extension Loma_V1_StatusCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_CODE_OK\0\u{1}STATUS_CODE_INVALID_ARGUMENT\0\u{1}STATUS_CODE_NOT_FOUND\0\u{1}STATUS_CODE_FAILED_PRECONDITION\0\u{1}STATUS_CODE_RESOURCE_EXHAUSTED\0\u{1}STATUS_CODE_UNAUTHENTICATED\0\u{1}STATUS_CODE_PERMISSION_DENIED\0\u{1}STATUS_CODE_UNAVAILABLE\0\u{1}STATUS_CODE_INTERNAL\0\u{1}STATUS_CODE_UNIMPLEMENTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_CODE_OK\0\u{1}STATUS_CODE_INVALID_ARGUMENT\0\u{1}STATUS_CODE_NOT_FOUND\0\u{1}STATUS_CODE_FAILED_PRECONDITION\0\u{1}STATUS_CODE_RESOURCE_EXHAUSTED\0\u{1}STATUS_CODE_UNAUTHENTICATED\0\u{1}STATUS_CODE_PERMISSION_DENIED\0\u{1}STATUS_CODE_UNAVAILABLE\0\u{1}STATUS_CODE_INTERNAL\0\u{1}STATUS_CODE_UNIMPLEMENTED\0\u{1}STATUS_CODE_DATA_LOSS\0")
 }
 
 nonisolated extension Loma_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -15,15 +15,15 @@ from lomad_client.loma.v1 import status_pb2 as loma_dot_v1_dot_status__pb2
 from lomad_client.loma.v1 import tensor_pb2 as loma_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18loma/v1/operations.proto\x12\x07loma.v1\x1a\x14loma/v1/status.proto\x1a\x14loma/v1/tensor.proto\"\x0f\n\rHealthRequest\"\xa5\x01\n\x0bHealthReply\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1f\n\x06limits\x18\x03 \x01(\x0b\x32\x0f.loma.v1.Limits\x12\"\n\x06models\x18\x04 \x03(\x0b\x32\x12.loma.v1.ModelInfo\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x0e\n\x06tenant\x18\x06 \x01(\t\"\x95\x01\n\x06Limits\x12\x17\n\x0fmax_frame_bytes\x18\x01 \x01(\x04\x12\x1e\n\x16hard_max_message_bytes\x18\x02 \x01(\x04\x12\x12\n\nmax_frames\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x18\n\x10max_queued_bytes\x18\x06 \x01(\x04\"\xfd\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x02 \x01(\t\x12\x0e\n\x06layers\x18\x03 \x01(\r\x12\x10\n\x08kv_heads\x18\x04 \x01(\r\x12\x10\n\x08head_dim\x18\x05 \x01(\r\x12\x16\n\x0esegment_length\x18\x06 \x01(\r\x12\x19\n\x11\x63ompression_ratio\x18\x07 \x01(\r\x12!\n\x19memory_tokens_per_segment\x18\x08 \x01(\r\x12\x13\n\x0bhidden_size\x18\t \x01(\r\x12\x17\n\x0f\x61ttention_heads\x18\n \x01(\r\x12\x14\n\x0cload_seconds\x18\x0b \x01(\x01\"\x0e\n\x0cStatsRequest\"\xc0\x02\n\nStatsReply\x12\x16\n\x0euptime_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bqueue_depth\x18\x02 \x01(\r\x12\x14\n\x0c\x62usy_workers\x18\x03 \x01(\r\x12\x0f\n\x07workers\x18\x04 \x01(\r\x12+\n\noperations\x18\x05 \x03(\x0b\x32\x17.loma.v1.OperationStats\x12\x1d\n\x15undeliverable_replies\x18\x06 \x01(\x04\x12,\n\x0b\x62\x61tch_sizes\x18\x07 \x03(\x0b\x32\x17.loma.v1.BatchSizeCount\x12\"\n\x05store\x18\x08 \x01(\x0b\x32\x13.loma.v1.StoreStats\x12\x1a\n\x12held_request_bytes\x18\t \x01(\x04\x12$\n\x06tenant\x18\n \x01(\x0b\x32\x14.loma.v1.TenantUsage\"?\n\x0bTenantUsage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\x12\x13\n\x0bquota_bytes\x18\x03 \x01(\x04\"\xff\x02\n\nStoreStats\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x11\n\tsequences\x18\x02 \x01(\x04\x12\x16\n\x0eprefix_entries\x18\x03 \x01(\x04\x12\x11\n\tram_bytes\x18\x04 \x01(\x04\x12\x14\n\x0cram_segments\x18\x05 \x01(\x04\x12\x18\n\x10ram_budget_bytes\x18\x06 \x01(\x04\x12\x15\n\rram_evictions\x18\x07 \x01(\x04\x12\x10\n\x08ram_hits\x18\x08 \x01(\x04\x12\x12\n\nram_misses\x18\t \x01(\x04\x12\x18\n\x10\x64urable_segments\x18\n \x01(\x04\x12\x1d\n\x15\x64urable_segment_bytes\x18\x0b \x01(\x04\x12\x1a\n\x12\x64urable_file_bytes\x18\x0c \x01(\x04\x12\x16\n\x0emap_size_bytes\x18\r \x01(\x04\x12\x16\n\x0e\x65xpired_purged\x18\x0e \x01(\x04\x12\x16\n\x0eprefix_lookups\x18\x0f \x01(\x04\x12\x1b\n\x13prefix_chunks_found\x18\x10 \x01(\x04\"\x9f\x01\n\x0eOperationStats\x12\x11\n\toperation\x18\x01 \x01(\t\x12&\n\x08statuses\x18\x02 \x03(\x0b\x32\x14.loma.v1.StatusCount\x12\x1d\n\x15latency_upper_seconds\x18\x03 \x03(\x01\x12\x16\n\x0elatency_counts\x18\x04 \x03(\x04\x12\x1b\n\x13latency_sum_seconds\x18\x05 \x01(\x01\"?\n\x0bStatusCount\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.loma.v1.StatusCode\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"3\n\x0e\x42\x61tchSizeCount\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\xc1\x02\n\x0f\x43ompressRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12 \n\x07segment\x18\x02 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12 \n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x10\n\x08sequence\x18\x04 \x01(\t\x12\x15\n\x08position\x18\x05 \x01(\x04H\x00\x88\x01\x01\x12$\n\x0coutput_dtype\x18\x06 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x07 \x01(\x0e\x32\x11.loma.v1.KVLayout\x12*\n\x06method\x18\x08 \x01(\x0e\x32\x1a.loma.v1.CompressionMethod\x12\x14\n\x0c\x63heck_finite\x18\t \x01(\x08\x12\x13\n\x0bttl_seconds\x18\n \x01(\rB\x0b\n\t_position\"U\n\rCompressReply\x12\x1f\n\x06memory\x18\x01 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x02 \x03(\x03\x12\x10\n\x08segments\x18\x03 \x01(\r\"\xa3\x01\n\x11ReadMemoryRequest\x12\x10\n\x08sequence\x18\x01 \x01(\t\x12\x15\n\rfirst_segment\x18\x02 \x01(\r\x12\x15\n\rsegment_count\x18\x03 \x01(\r\x12$\n\x0coutput_dtype\x18\x04 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x05 \x01(\x0e\x32\x11.loma.v1.KVLayout\"\x80\x01\n\x0fReadMemoryReply\x12\x1f\n\x06memory\x18\x01 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x02 \x03(\x03\x12\x10\n\x08segments\x18\x03 \x01(\r\x12\'\n\x08sequence\x18\x04 \x01(\x0b\x32\x15.loma.v1.SequenceInfo\"z\n\x0cSequenceInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08segments\x18\x03 \x01(\r\x12\x15\n\rmemory_tokens\x18\x04 \x01(\r\x12\x15\n\rnext_position\x18\x05 \x01(\x04\x12\r\n\x05\x62ytes\x18\x06 \x01(\x04\":\n\x13\x46orkSequenceRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\"<\n\x11\x46orkSequenceReply\x12\'\n\x08sequence\x18\x01 \x01(\x0b\x32\x15.loma.v1.SequenceInfo\")\n\x15\x44\x65leteSequenceRequest\x12\x10\n\x08sequence\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteSequenceReply\"+\n\x14ListSequencesRequest\x12\x13\n\x0bname_prefix\x18\x01 \x01(\t\">\n\x12ListSequencesReply\x12(\n\tsequences\x18\x01 \x03(\x0b\x32\x15.loma.v1.SequenceInfo\"o\n\x14PublishPrefixRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63hunk_hashes\x18\x02 \x03(\x0c\x12\x1f\n\x06memory\x18\x03 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x04 \x03(\x03\"+\n\x12PublishPrefixReply\x12\x15\n\rstored_chunks\x18\x01 \x01(\r\"\x8a\x01\n\x13LookupPrefixRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63hunk_hashes\x18\x02 \x03(\x0c\x12$\n\x0coutput_dtype\x18\x03 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x04 \x01(\x0e\x32\x11.loma.v1.KVLayout\"_\n\x11LookupPrefixReply\x12\x16\n\x0ematched_chunks\x18\x01 \x01(\r\x12\x1f\n\x06memory\x18\x02 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x03 \x03(\x03*r\n\x11\x43ompressionMethod\x12\x1b\n\x17\x43OMPRESSION_METHOD_LOMA\x10\x00\x12 \n\x1c\x43OMPRESSION_METHOD_MEAN_POOL\x10\x01\x12\x1e\n\x1a\x43OMPRESSION_METHOD_STRIDED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18loma/v1/operations.proto\x12\x07loma.v1\x1a\x14loma/v1/status.proto\x1a\x14loma/v1/tensor.proto\"\x0f\n\rHealthRequest\"\xa5\x01\n\x0bHealthReply\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1f\n\x06limits\x18\x03 \x01(\x0b\x32\x0f.loma.v1.Limits\x12\"\n\x06models\x18\x04 \x03(\x0b\x32\x12.loma.v1.ModelInfo\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x0e\n\x06tenant\x18\x06 \x01(\t\"\x95\x01\n\x06Limits\x12\x17\n\x0fmax_frame_bytes\x18\x01 \x01(\x04\x12\x1e\n\x16hard_max_message_bytes\x18\x02 \x01(\x04\x12\x12\n\nmax_frames\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x18\n\x10max_queued_bytes\x18\x06 \x01(\x04\"\xfd\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x02 \x01(\t\x12\x0e\n\x06layers\x18\x03 \x01(\r\x12\x10\n\x08kv_heads\x18\x04 \x01(\r\x12\x10\n\x08head_dim\x18\x05 \x01(\r\x12\x16\n\x0esegment_length\x18\x06 \x01(\r\x12\x19\n\x11\x63ompression_ratio\x18\x07 \x01(\r\x12!\n\x19memory_tokens_per_segment\x18\x08 \x01(\r\x12\x13\n\x0bhidden_size\x18\t \x01(\r\x12\x17\n\x0f\x61ttention_heads\x18\n \x01(\r\x12\x14\n\x0cload_seconds\x18\x0b \x01(\x01\"\x0e\n\x0cStatsRequest\"\xc0\x02\n\nStatsReply\x12\x16\n\x0euptime_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bqueue_depth\x18\x02 \x01(\r\x12\x14\n\x0c\x62usy_workers\x18\x03 \x01(\r\x12\x0f\n\x07workers\x18\x04 \x01(\r\x12+\n\noperations\x18\x05 \x03(\x0b\x32\x17.loma.v1.OperationStats\x12\x1d\n\x15undeliverable_replies\x18\x06 \x01(\x04\x12,\n\x0b\x62\x61tch_sizes\x18\x07 \x03(\x0b\x32\x17.loma.v1.BatchSizeCount\x12\"\n\x05store\x18\x08 \x01(\x0b\x32\x13.loma.v1.StoreStats\x12\x1a\n\x12held_request_bytes\x18\t \x01(\x04\x12$\n\x06tenant\x18\n \x01(\x0b\x32\x14.loma.v1.TenantUsage\"?\n\x0bTenantUsage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\x12\x13\n\x0bquota_bytes\x18\x03 \x01(\x04\"\xe4\x03\n\nStoreStats\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x11\n\tsequences\x18\x02 \x01(\x04\x12\x16\n\x0eprefix_entries\x18\x03 \x01(\x04\x12\x11\n\tram_bytes\x18\x04 \x01(\x04\x12\x14\n\x0cram_segments\x18\x05 \x01(\x04\x12\x18\n\x10ram_budget_bytes\x18\x06 \x01(\x04\x12\x15\n\rram_evictions\x18\x07 \x01(\x04\x12\x10\n\x08ram_hits\x18\x08 \x01(\x04\x12\x12\n\nram_misses\x18\t \x01(\x04\x12\x18\n\x10\x64urable_segments\x18\n \x01(\x04\x12\x1d\n\x15\x64urable_segment_bytes\x18\x0b \x01(\x04\x12\x1a\n\x12\x64urable_file_bytes\x18\x0c \x01(\x04\x12\x16\n\x0emap_size_bytes\x18\r \x01(\x04\x12\x16\n\x0e\x65xpired_purged\x18\x0e \x01(\x04\x12\x16\n\x0eprefix_lookups\x18\x0f \x01(\x04\x12\x1b\n\x13prefix_chunks_found\x18\x10 \x01(\x04\x12\x15\n\rdamaged_reads\x18\x11 \x01(\x04\x12\x18\n\x10unverified_reads\x18\x12 \x01(\x04\x12\x17\n\x0f\x64\x61maged_records\x18\x13 \x01(\x04\x12\x19\n\x11unchecked_records\x18\x14 \x01(\x04\"\x9f\x01\n\x0eOperationStats\x12\x11\n\toperation\x18\x01 \x01(\t\x12&\n\x08statuses\x18\x02 \x03(\x0b\x32\x14.loma.v1.StatusCount\x12\x1d\n\x15latency_upper_seconds\x18\x03 \x03(\x01\x12\x16\n\x0elatency_counts\x18\x04 \x03(\x04\x12\x1b\n\x13latency_sum_seconds\x18\x05 \x01(\x01\"?\n\x0bStatusCount\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.loma.v1.StatusCode\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"3\n\x0e\x42\x61tchSizeCount\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\xc1\x02\n\x0f\x43ompressRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12 \n\x07segment\x18\x02 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12 \n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x10\n\x08sequence\x18\x04 \x01(\t\x12\x15\n\x08position\x18\x05 \x01(\x04H\x00\x88\x01\x01\x12$\n\x0coutput_dtype\x18\x06 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x07 \x01(\x0e\x32\x11.loma.v1.KVLayout\x12*\n\x06method\x18\x08 \x01(\x0e\x32\x1a.loma.v1.CompressionMethod\x12\x14\n\x0c\x63heck_finite\x18\t \x01(\x08\x12\x13\n\x0bttl_seconds\x18\n \x01(\rB\x0b\n\t_position\"U\n\rCompressReply\x12\x1f\n\x06memory\x18\x01 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x02 \x03(\x03\x12\x10\n\x08segments\x18\x03 \x01(\r\"\xa3\x01\n\x11ReadMemoryRequest\x12\x10\n\x08sequence\x18\x01 \x01(\t\x12\x15\n\rfirst_segment\x18\x02 \x01(\r\x12\x15\n\rsegment_count\x18\x03 \x01(\r\x12$\n\x0coutput_dtype\x18\x04 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x05 \x01(\x0e\x32\x11.loma.v1.KVLayout\"\x80\x01\n\x0fReadMemoryReply\x12\x1f\n\x06memory\x18\x01 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x02 \x03(\x03\x12\x10\n\x08segments\x18\x03 \x01(\r\x12\'\n\x08sequence\x18\x04 \x01(\x0b\x32\x15.loma.v1.SequenceInfo\"z\n\x0cSequenceInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08segments\x18\x03 \x01(\r\x12\x15\n\rmemory_tokens\x18\x04 \x01(\r\x12\x15\n\rnext_position\x18\x05 \x01(\x04\x12\r\n\x05\x62ytes\x18\x06 \x01(\x04\":\n\x13\x46orkSequenceRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\"<\n\x11\x46orkSequenceReply\x12\'\n\x08sequence\x18\x01 \x01(\x0b\x32\x15.loma.v1.SequenceInfo\")\n\x15\x44\x65leteSequenceRequest\x12\x10\n\x08sequence\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteSequenceReply\"+\n\x14ListSequencesRequest\x12\x13\n\x0bname_prefix\x18\x01 \x01(\t\">\n\x12ListSequencesReply\x12(\n\tsequences\x18\x01 \x03(\x0b\x32\x15.loma.v1.SequenceInfo\"o\n\x14PublishPrefixRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63hunk_hashes\x18\x02 \x03(\x0c\x12\x1f\n\x06memory\x18\x03 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x04 \x03(\x03\"+\n\x12PublishPrefixReply\x12\x15\n\rstored_chunks\x18\x01 \x01(\r\"\x8a\x01\n\x13LookupPrefixRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63hunk_hashes\x18\x02 \x03(\x0c\x12$\n\x0coutput_dtype\x18\x03 \x01(\x0e\x32\x0e.loma.v1.DType\x12(\n\routput_layout\x18\x04 \x01(\x0e\x32\x11.loma.v1.KVLayout\"_\n\x11LookupPrefixReply\x12\x16\n\x0ematched_chunks\x18\x01 \x01(\r\x12\x1f\n\x06memory\x18\x02 \x01(\x0b\x32\x0f.loma.v1.KVPair\x12\x11\n\tpositions\x18\x03 \x03(\x03*r\n\x11\x43ompressionMethod\x12\x1b\n\x17\x43OMPRESSION_METHOD_LOMA\x10\x00\x12 \n\x1c\x43OMPRESSION_METHOD_MEAN_POOL\x10\x01\x12\x1e\n\x1a\x43OMPRESSION_METHOD_STRIDED\x10\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'loma.v1.operations_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _COMPRESSIONMETHOD._serialized_start=3269
-  _COMPRESSIONMETHOD._serialized_end=3383
+  _COMPRESSIONMETHOD._serialized_start=3370
+  _COMPRESSIONMETHOD._serialized_end=3484
   _HEALTHREQUEST._serialized_start=81
   _HEALTHREQUEST._serialized_end=96
   _HEALTHREPLY._serialized_start=99
@@ -39,41 +39,41 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _TENANTUSAGE._serialized_start=1013
   _TENANTUSAGE._serialized_end=1076
   _STORESTATS._serialized_start=1079
-  _STORESTATS._serialized_end=1462
-  _OPERATIONSTATS._serialized_start=1465
-  _OPERATIONSTATS._serialized_end=1624
-  _STATUSCOUNT._serialized_start=1626
-  _STATUSCOUNT._serialized_end=1689
-  _BATCHSIZECOUNT._serialized_start=1691
-  _BATCHSIZECOUNT._serialized_end=1742
-  _COMPRESSREQUEST._serialized_start=1745
-  _COMPRESSREQUEST._serialized_end=2066
-  _COMPRESSREPLY._serialized_start=2068
-  _COMPRESSREPLY._serialized_end=2153
-  _READMEMORYREQUEST._serialized_start=2156
-  _READMEMORYREQUEST._serialized_end=2319
-  _READMEMORYREPLY._serialized_start=2322
-  _READMEMORYREPLY._serialized_end=2450
-  _SEQUENCEINFO._serialized_start=2452
-  _SEQUENCEINFO._serialized_end=2574
-  _FORKSEQUENCEREQUEST._serialized_start=2576
-  _FORKSEQUENCEREQUEST._serialized_end=2634
-  _FORKSEQUENCEREPLY._serialized_start=2636
-  _FORKSEQUENCEREPLY._serialized_end=2696
-  _DELETESEQUENCEREQUEST._serialized_start=2698
-  _DELETESEQUENCEREQUEST._serialized_end=2739
-  _DELETESEQUENCEREPLY._serialized_start=2741
-  _DELETESEQUENCEREPLY._serialized_end=2762
-  _LISTSEQUENCESREQUEST._serialized_start=2764
-  _LISTSEQUENCESREQUEST._serialized_end=2807
-  _LISTSEQUENCESREPLY._serialized_start=2809
-  _LISTSEQUENCESREPLY._serialized_end=2871
-  _PUBLISHPREFIXREQUEST._serialized_start=2873
-  _PUBLISHPREFIXREQUEST._serialized_end=2984
-  _PUBLISHPREFIXREPLY._serialized_start=2986
-  _PUBLISHPREFIXREPLY._serialized_end=3029
-  _LOOKUPPREFIXREQUEST._serialized_start=3032
-  _LOOKUPPREFIXREQUEST._serialized_end=3170
-  _LOOKUPPREFIXREPLY._serialized_start=3172
-  _LOOKUPPREFIXREPLY._serialized_end=3267
+  _STORESTATS._serialized_end=1563
+  _OPERATIONSTATS._serialized_start=1566
+  _OPERATIONSTATS._serialized_end=1725
+  _STATUSCOUNT._serialized_start=1727
+  _STATUSCOUNT._serialized_end=1790
+  _BATCHSIZECOUNT._serialized_start=1792
+  _BATCHSIZECOUNT._serialized_end=1843
+  _COMPRESSREQUEST._serialized_start=1846
+  _COMPRESSREQUEST._serialized_end=2167
+  _COMPRESSREPLY._serialized_start=2169
+  _COMPRESSREPLY._serialized_end=2254
+  _READMEMORYREQUEST._serialized_start=2257
+  _READMEMORYREQUEST._serialized_end=2420
+  _READMEMORYREPLY._serialized_start=2423
+  _READMEMORYREPLY._serialized_end=2551
+  _SEQUENCEINFO._serialized_start=2553
+  _SEQUENCEINFO._serialized_end=2675
+  _FORKSEQUENCEREQUEST._serialized_start=2677
+  _FORKSEQUENCEREQUEST._serialized_end=2735
+  _FORKSEQUENCEREPLY._serialized_start=2737
+  _FORKSEQUENCEREPLY._serialized_end=2797
+  _DELETESEQUENCEREQUEST._serialized_start=2799
+  _DELETESEQUENCEREQUEST._serialized_end=2840
+  _DELETESEQUENCEREPLY._serialized_start=2842
+  _DELETESEQUENCEREPLY._serialized_end=2863
+  _LISTSEQUENCESREQUEST._serialized_start=2865
+  _LISTSEQUENCESREQUEST._serialized_end=2908
+  _LISTSEQUENCESREPLY._serialized_start=2910
+  _LISTSEQUENCESREPLY._serialized_end=2972
+  _PUBLISHPREFIXREQUEST._serialized_start=2974
+  _PUBLISHPREFIXREQUEST._serialized_end=3085
+  _PUBLISHPREFIXREPLY._serialized_start=3087
+  _PUBLISHPREFIXREPLY._serialized_end=3130
+  _LOOKUPPREFIXREQUEST._serialized_start=3133
+  _LOOKUPPREFIXREQUEST._serialized_end=3271
+  _LOOKUPPREFIXREPLY._serialized_start=3273
+  _LOOKUPPREFIXREPLY._serialized_end=3368
 # @@protoc_insertion_point(module_scope)

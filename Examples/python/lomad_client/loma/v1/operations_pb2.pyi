@@ -284,7 +284,9 @@ class StatusCount(_message.Message):
     def __init__(self, code: _Optional[_Union[_status_pb2.StatusCode, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class StoreStats(_message.Message):
-    __slots__ = ["durable_file_bytes", "durable_segment_bytes", "durable_segments", "expired_purged", "map_size_bytes", "mode", "prefix_chunks_found", "prefix_entries", "prefix_lookups", "ram_budget_bytes", "ram_bytes", "ram_evictions", "ram_hits", "ram_misses", "ram_segments", "sequences"]
+    __slots__ = ["damaged_reads", "damaged_records", "durable_file_bytes", "durable_segment_bytes", "durable_segments", "expired_purged", "map_size_bytes", "mode", "prefix_chunks_found", "prefix_entries", "prefix_lookups", "ram_budget_bytes", "ram_bytes", "ram_evictions", "ram_hits", "ram_misses", "ram_segments", "sequences", "unchecked_records", "unverified_reads"]
+    DAMAGED_READS_FIELD_NUMBER: _ClassVar[int]
+    DAMAGED_RECORDS_FIELD_NUMBER: _ClassVar[int]
     DURABLE_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
     DURABLE_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     DURABLE_SEGMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -301,6 +303,10 @@ class StoreStats(_message.Message):
     RAM_MISSES_FIELD_NUMBER: _ClassVar[int]
     RAM_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     SEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    UNCHECKED_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    UNVERIFIED_READS_FIELD_NUMBER: _ClassVar[int]
+    damaged_reads: int
+    damaged_records: int
     durable_file_bytes: int
     durable_segment_bytes: int
     durable_segments: int
@@ -317,7 +323,9 @@ class StoreStats(_message.Message):
     ram_misses: int
     ram_segments: int
     sequences: int
-    def __init__(self, mode: _Optional[str] = ..., sequences: _Optional[int] = ..., prefix_entries: _Optional[int] = ..., ram_bytes: _Optional[int] = ..., ram_segments: _Optional[int] = ..., ram_budget_bytes: _Optional[int] = ..., ram_evictions: _Optional[int] = ..., ram_hits: _Optional[int] = ..., ram_misses: _Optional[int] = ..., durable_segments: _Optional[int] = ..., durable_segment_bytes: _Optional[int] = ..., durable_file_bytes: _Optional[int] = ..., map_size_bytes: _Optional[int] = ..., expired_purged: _Optional[int] = ..., prefix_lookups: _Optional[int] = ..., prefix_chunks_found: _Optional[int] = ...) -> None: ...
+    unchecked_records: int
+    unverified_reads: int
+    def __init__(self, mode: _Optional[str] = ..., sequences: _Optional[int] = ..., prefix_entries: _Optional[int] = ..., ram_bytes: _Optional[int] = ..., ram_segments: _Optional[int] = ..., ram_budget_bytes: _Optional[int] = ..., ram_evictions: _Optional[int] = ..., ram_hits: _Optional[int] = ..., ram_misses: _Optional[int] = ..., durable_segments: _Optional[int] = ..., durable_segment_bytes: _Optional[int] = ..., durable_file_bytes: _Optional[int] = ..., map_size_bytes: _Optional[int] = ..., expired_purged: _Optional[int] = ..., prefix_lookups: _Optional[int] = ..., prefix_chunks_found: _Optional[int] = ..., damaged_reads: _Optional[int] = ..., unverified_reads: _Optional[int] = ..., damaged_records: _Optional[int] = ..., unchecked_records: _Optional[int] = ...) -> None: ...
 
 class TenantUsage(_message.Message):
     __slots__ = ["bytes", "name", "quota_bytes"]

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14loma/v1/status.proto\x12\x07loma.v1\"<\n\x06Status\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.loma.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t*\xc0\x02\n\nStatusCode\x12\x12\n\x0eSTATUS_CODE_OK\x10\x00\x12 \n\x1cSTATUS_CODE_INVALID_ARGUMENT\x10\x01\x12\x19\n\x15STATUS_CODE_NOT_FOUND\x10\x02\x12#\n\x1fSTATUS_CODE_FAILED_PRECONDITION\x10\x03\x12\"\n\x1eSTATUS_CODE_RESOURCE_EXHAUSTED\x10\x04\x12\x1f\n\x1bSTATUS_CODE_UNAUTHENTICATED\x10\x05\x12!\n\x1dSTATUS_CODE_PERMISSION_DENIED\x10\x06\x12\x1b\n\x17STATUS_CODE_UNAVAILABLE\x10\x07\x12\x18\n\x14STATUS_CODE_INTERNAL\x10\x08\x12\x1d\n\x19STATUS_CODE_UNIMPLEMENTED\x10\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14loma/v1/status.proto\x12\x07loma.v1\"<\n\x06Status\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.loma.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t*\xdb\x02\n\nStatusCode\x12\x12\n\x0eSTATUS_CODE_OK\x10\x00\x12 \n\x1cSTATUS_CODE_INVALID_ARGUMENT\x10\x01\x12\x19\n\x15STATUS_CODE_NOT_FOUND\x10\x02\x12#\n\x1fSTATUS_CODE_FAILED_PRECONDITION\x10\x03\x12\"\n\x1eSTATUS_CODE_RESOURCE_EXHAUSTED\x10\x04\x12\x1f\n\x1bSTATUS_CODE_UNAUTHENTICATED\x10\x05\x12!\n\x1dSTATUS_CODE_PERMISSION_DENIED\x10\x06\x12\x1b\n\x17STATUS_CODE_UNAVAILABLE\x10\x07\x12\x18\n\x14STATUS_CODE_INTERNAL\x10\x08\x12\x1d\n\x19STATUS_CODE_UNIMPLEMENTED\x10\t\x12\x19\n\x15STATUS_CODE_DATA_LOSS\x10\nb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'loma.v1.status_pb2', globals())
@@ -21,7 +21,7 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _STATUSCODE._serialized_start=96
-  _STATUSCODE._serialized_end=416
+  _STATUSCODE._serialized_end=443
   _STATUS._serialized_start=33
   _STATUS._serialized_end=93
 # @@protoc_insertion_point(module_scope)

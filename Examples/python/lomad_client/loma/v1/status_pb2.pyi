@@ -4,6 +4,7 @@ from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+STATUS_CODE_DATA_LOSS: StatusCode
 STATUS_CODE_FAILED_PRECONDITION: StatusCode
 STATUS_CODE_INTERNAL: StatusCode
 STATUS_CODE_INVALID_ARGUMENT: StatusCode
