@@ -25,6 +25,12 @@ public struct ServiceSettings: Sendable, Equatable {
     public var queueDepth = 64
     public var maxQueuedBytes = 1 << 30
     public var drainTimeoutSeconds = 10.0
+    /// Zero: derived from the open-file limit (`DescriptorLimit.maxConnections(descriptors:)`).
+    public var maxConnections = 0
+    /// Zero: half of `maxConnections`.
+    public var maxConnectionsPerPeer = 0
+    public var maxReplyBytes = 256 << 20
+    public var handshakeTimeoutSeconds = 10.0
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
     public var blasThreads = 0
@@ -63,6 +69,10 @@ extension ServiceSettings {
             drainTimeout: .milliseconds(Int64((drainTimeoutSeconds * 1000).rounded())),
             batchWindow: .microseconds(Int64((batchWindowMilliseconds * 1000).rounded())),
             maxBatchRequests: batchMaxRequests,
+            maxConnections: maxConnections > 0 ? maxConnections : DescriptorLimit.current.map { DescriptorLimit.maxConnections(descriptors: $0) },
+            maxConnectionsPerPeer: maxConnectionsPerPeer > 0 ? maxConnectionsPerPeer : nil,
+            maxReplyBytes: maxReplyBytes,
+            handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
     }
 

@@ -134,6 +134,16 @@ public nonisolated struct Loma_V1_Limits: Sendable {
   /// RESOURCE_EXHAUSTED.
   public var maxQueuedBytes: UInt64 = 0
 
+  /// Client connections held at once, in all and per peer (a uid on ipc, an address on tcp);
+  /// more are closed as they connect.
+  public var maxConnections: UInt32 = 0
+
+  public var maxConnectionsPerPeer: UInt32 = 0
+
+  /// Bytes of replies that may wait for clients to read them; a reply past it is answered
+  /// RESOURCE_EXHAUSTED.
+  public var maxReplyBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -248,6 +258,30 @@ public nonisolated struct Loma_V1_StatsReply: @unchecked Sendable {
   public var hasTenant: Bool {_storage._tenant != nil}
   /// Clears the value of `tenant`. Subsequent reads from it will return its default value.
   public mutating func clearTenant() {_uniqueStorage()._tenant = nil}
+
+  /// Client connections open now (limits.max_connections bounds them), and connections shut at
+  /// once because a connection limit was reached.
+  public var connections: UInt32 {
+    get {_storage._connections}
+    set {_uniqueStorage()._connections = newValue}
+  }
+
+  public var refusedConnections: UInt64 {
+    get {_storage._refusedConnections}
+    set {_uniqueStorage()._refusedConnections = newValue}
+  }
+
+  /// Bytes of replies waiting to be written to clients (limits.max_reply_bytes bounds them), and
+  /// replies answered resource_exhausted instead because they would not fit.
+  public var heldReplyBytes: UInt64 {
+    get {_storage._heldReplyBytes}
+    set {_uniqueStorage()._heldReplyBytes = newValue}
+  }
+
+  public var refusedReplies: UInt64 {
+    get {_storage._refusedReplies}
+    set {_uniqueStorage()._refusedReplies = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -817,7 +851,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -831,6 +865,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.workers) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.maxQueuedBytes) }()
+      case 20: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnections) }()
+      case 21: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnectionsPerPeer) }()
+      case 22: try { try decoder.decodeSingularUInt64Field(value: &self.maxReplyBytes) }()
       default: break
       }
     }
@@ -855,6 +892,15 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.maxQueuedBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.maxQueuedBytes, fieldNumber: 6)
     }
+    if self.maxConnections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxConnections, fieldNumber: 20)
+    }
+    if self.maxConnectionsPerPeer != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxConnectionsPerPeer, fieldNumber: 21)
+    }
+    if self.maxReplyBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxReplyBytes, fieldNumber: 22)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -865,6 +911,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.queueDepth != rhs.queueDepth {return false}
     if lhs.workers != rhs.workers {return false}
     if lhs.maxQueuedBytes != rhs.maxQueuedBytes {return false}
+    if lhs.maxConnections != rhs.maxConnections {return false}
+    if lhs.maxConnectionsPerPeer != rhs.maxConnectionsPerPeer {return false}
+    if lhs.maxReplyBytes != rhs.maxReplyBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -971,7 +1020,7 @@ nonisolated extension Loma_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0\u{2}\u{a}connections\0\u{3}refused_connections\0\u{3}held_reply_bytes\0\u{3}refused_replies\0")
 
   fileprivate class _StorageClass {
     var _uptimeSeconds: Double = 0
@@ -984,6 +1033,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
     var _store: Loma_V1_StoreStats? = nil
     var _heldRequestBytes: UInt64 = 0
     var _tenant: Loma_V1_TenantUsage? = nil
+    var _connections: UInt32 = 0
+    var _refusedConnections: UInt64 = 0
+    var _heldReplyBytes: UInt64 = 0
+    var _refusedReplies: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1004,6 +1057,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       _store = source._store
       _heldRequestBytes = source._heldRequestBytes
       _tenant = source._tenant
+      _connections = source._connections
+      _refusedConnections = source._refusedConnections
+      _heldReplyBytes = source._heldReplyBytes
+      _refusedReplies = source._refusedReplies
     }
   }
 
@@ -1032,6 +1089,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
         case 8: try { try decoder.decodeSingularMessageField(value: &_storage._store) }()
         case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._heldRequestBytes) }()
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._tenant) }()
+        case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._connections) }()
+        case 21: try { try decoder.decodeSingularUInt64Field(value: &_storage._refusedConnections) }()
+        case 22: try { try decoder.decodeSingularUInt64Field(value: &_storage._heldReplyBytes) }()
+        case 23: try { try decoder.decodeSingularUInt64Field(value: &_storage._refusedReplies) }()
         default: break
         }
       }
@@ -1074,6 +1135,18 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._tenant {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
       } }()
+      if _storage._connections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._connections, fieldNumber: 20)
+      }
+      if _storage._refusedConnections != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._refusedConnections, fieldNumber: 21)
+      }
+      if _storage._heldReplyBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._heldReplyBytes, fieldNumber: 22)
+      }
+      if _storage._refusedReplies != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._refusedReplies, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1093,6 +1166,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._store != rhs_storage._store {return false}
         if _storage._heldRequestBytes != rhs_storage._heldRequestBytes {return false}
         if _storage._tenant != rhs_storage._tenant {return false}
+        if _storage._connections != rhs_storage._connections {return false}
+        if _storage._refusedConnections != rhs_storage._refusedConnections {return false}
+        if _storage._heldReplyBytes != rhs_storage._heldReplyBytes {return false}
+        if _storage._refusedReplies != rhs_storage._refusedReplies {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1,0 +1,110 @@
+import Foundation
+import LoMAClient
+import LoMAProtocol
+import LoMAServer
+import LoMATestSupport
+import Testing
+
+/// Running out of descriptors must be a refusal, never an abort: libzmq 4.3.4 aborts the process
+/// when its ipc listener's accept fails with EMFILE and spins on a failing tcp accept. These
+/// tests run a real daemon under a small `ulimit -n` and open far more idle connections than the
+/// limit allows.
+@Suite("Reliability: connections and descriptors", .serialized)
+struct ReliabilityConnectionTests {
+    /// Soft and hard limit the daemon runs under: room for 64 connections
+    /// (`DescriptorLimit.maxConnections`), 32 per peer by default.
+    static let descriptorLimit = 256
+    static var maxConnections: Int { DescriptorLimit.maxConnections(descriptors: descriptorLimit) }
+    /// More than twice the descriptor limit: without the limits, the daemon aborts (ipc) or
+    /// spins (tcp) long before the last one.
+    static let flood = 600
+    /// Long enough that no flood connection is closed for its silence while a test runs, so
+    /// every close the test sees is a refusal.
+    static let patientHandshake = ["--set", "limits.handshake_timeout_seconds=600"]
+
+    init() {
+        // The test process itself holds every flood connection.
+        DescriptorLimit.raiseToHardLimit()
+    }
+
+    /// Stats, asked until `done` holds (bounded), for figures that change as libzmq closes
+    /// refused connections in the background.
+    static func stats(_ client: LoMAClient, until done: (Loma_V1_StatsReply) -> Bool) async throws -> Loma_V1_StatsReply {
+        var stats = try await client.stats()
+        for _ in 0..<600 where !done(stats) {
+            try await Task.sleep(for: .milliseconds(50))
+            stats = try await client.stats()
+        }
+        return stats
+    }
+
+    /// Floods `daemon`'s endpoint and checks the outcome: alive, at most `allowed` connections
+    /// held (the client's included), every other one refused and counted, the connected client
+    /// still served; then, once the flood hangs up, the slots come back for a new client.
+    static func floodAndRecover(_ daemon: DaemonProcess, endpoint: String, allowed: Int) async throws {
+        let client = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
+        let health = try await client.health()
+        #expect(Int(health.limits.maxConnections) == maxConnections)
+
+        let raw = RawConnections()
+        do {
+            try raw.open(flood, to: endpoint)
+        } catch {
+            Issue.record("the flood could not connect (\(error)); lomad running: \(daemon.process.isRunning)\n\(daemon.log)")
+            return
+        }
+        let refusedAtLeast = flood - (allowed - 1)
+        let during = try await stats(client) { $0.refusedConnections >= refusedAtLeast && Int($0.connections) <= allowed }
+        #expect(daemon.process.isRunning, "lomad died under the flood:\n\(daemon.log)")
+        #expect(Int(during.connections) <= allowed, "\(during.connections) connections held")
+        #expect(during.refusedConnections >= UInt64(refusedAtLeast), "only \(during.refusedConnections) refused")
+        #expect(raw.waitUntilClosedByPeer(refusedAtLeast) >= refusedAtLeast)
+        // The client connected before the flood is still served.
+        _ = try await client.health()
+
+        raw.closeAll()
+        let after = try await stats(client) { $0.connections == 1 }
+        #expect(after.connections == 1, "connections still counted after the flood hung up: \(after.connections)")
+        let newcomer = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
+        #expect(try await newcomer.stats().connections == 2)
+        #expect(daemon.process.isRunning)
+        #expect(ServiceLogLine.lines(of: daemon.log).contains { $0["msg"] == "connection refused" })
+    }
+
+    @Test("600 idle ipc connections under ulimit -n 256: refused past the per-peer limit, the daemon keeps serving")
+    func ipcFloodIsRefused() async throws {
+        let daemon = try DaemonProcess(arguments: Self.patientHandshake, descriptorLimit: Self.descriptorLimit)
+        // Every connection here is from this test's uid: the per-peer limit (half) applies first.
+        try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections / 2)
+    }
+
+    @Test("600 idle tcp connections under ulimit -n 256: refused past max_connections, the daemon keeps serving")
+    func tcpFloodIsRefused() async throws {
+        let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--set", "limits.max_connections_per_peer=\(Self.maxConnections)"],
+                                       endpoints: ["tcp://127.0.0.1:*"], descriptorLimit: Self.descriptorLimit)
+        try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections)
+    }
+
+    @Test("connections that never complete the handshake are closed and their slots come back")
+    func silentConnectionsTimeOut() async throws {
+        let daemon = try DaemonProcess(arguments: ["--set", "limits.handshake_timeout_seconds=0.2"],
+                                       descriptorLimit: Self.descriptorLimit)
+        let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(30), retries: 0)
+        _ = try await client.health()
+        let raw = RawConnections()
+        try raw.open(10, to: daemon.endpoint)
+        #expect(raw.waitUntilClosedByPeer(10) == 10)
+        let stats = try await Self.stats(client) { $0.connections == 1 }
+        #expect(stats.connections == 1)
+        #expect(stats.refusedConnections == 0, "timed-out connections are not refusals")
+    }
+
+    @Test("a connection limit the descriptor limit cannot carry is refused at start with what would fit")
+    func oversizedLimitIsRefusedAtStart() throws {
+        #expect {
+            try DaemonProcess(arguments: ["--set", "limits.max_connections=1000"], descriptorLimit: Self.descriptorLimit)
+        } throws: { error in
+            "\(error)".contains("limits.max_connections = 1000") && "\(error)".contains("at most \(Self.maxConnections)")
+        }
+    }
+}
