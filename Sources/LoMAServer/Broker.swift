@@ -153,7 +153,6 @@ final class Broker {
             dispatchPending()
             abandonPendingIfDrainTimedOut()
             stats.recordLoad(queueDepth: pending.count, busyWorkers: busyWorkers)
-            replyBudget.recordHeld()
         }
         logger.info("broker stopped", metadata: ["undeliverable_replies": "\(stats.undeliverableReplies)"])
     }
@@ -201,7 +200,9 @@ final class Broker {
         configuration = reloadable.current
         describeLimitsInHealth()
         do {
-            // New connections get the new hard limit; connected clients keep theirs until they reconnect.
+            // Only endpoints bound from now on get the new hard limit: libzmq copies socket options
+            // into each listener when it binds, so the ones bound at start keep theirs (see
+            // docs/reliability.md, "One message's memory").
             try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
         } catch {
             logger.error("could not apply the new frame size limit to new connections", metadata: ["error": "\(error)"])

@@ -11,13 +11,15 @@ import ZeroMQ
 /// Frames are handed to libzmq zero-copy with a release callback, which libzmq calls from its
 /// I/O thread once it no longer needs the bytes, so the count is exact rather than an estimate.
 final class ReplyBudget: Sendable {
-    private let held = Atomic<Int>(0)
+    /// A lock rather than an atomic so that the gauge is set in the same order as the count
+    /// changes, from the broker thread and libzmq's I/O thread alike: the last update wins.
+    private let held = Mutex<Int>(0)
     private let refusals = Atomic<UInt64>(0)
     private let heldGauge = Gauge(label: MetricName.heldReplyBytes)
     private let refusedCounter = Counter(label: MetricName.refusedReplies)
 
     /// Reply bytes libzmq holds now.
-    var heldBytes: Int { held.load(ordering: .relaxed) }
+    var heldBytes: Int { held.withLock { $0 } }
 
     /// Whether `bytes` more fit within `limit`.
     func admits(_ bytes: Int, limit: Int) -> Bool {
@@ -29,12 +31,12 @@ final class ReplyBudget: Sendable {
     func counting(_ frame: ZMQFrame) throws -> ZMQFrame {
         let count = frame.count
         guard count > 0 else { return frame }
-        held.add(count, ordering: .relaxed)
+        change(by: count)
         let owner = HeldFrame(frame)
         return try frame.withUnsafeBytes { bytes in
             try ZMQFrame(noCopy: bytes, release: { [self] in
                 withExtendedLifetime(owner) {}
-                held.subtract(count, ordering: .relaxed)
+                change(by: -count)
             })
         }
     }
@@ -47,9 +49,11 @@ final class ReplyBudget: Sendable {
         refusedCounter.increment()
     }
 
-    /// For the metrics endpoint, sampled once per pass of the broker loop.
-    func recordHeld() {
-        heldGauge.record(heldBytes)
+    private func change(by bytes: Int) {
+        held.withLock { held in
+            held += bytes
+            heldGauge.record(held)
+        }
     }
 }
 

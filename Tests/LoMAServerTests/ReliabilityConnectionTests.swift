@@ -38,6 +38,15 @@ struct ReliabilityConnectionTests {
         return stats
     }
 
+    /// The value of `series` on the daemon's metrics endpoint (started with `--metrics-listen 127.0.0.1:0`).
+    static func metric(_ daemon: DaemonProcess, _ series: String) throws -> Double? {
+        let line = try #require(ServiceLogLine.lines(of: daemon.log).first { $0["msg"] == "metrics listening" },
+                                "no metrics line; log:\n\(daemon.log)")
+        let port = try #require(line["address"]?.split(separator: ":").last.flatMap { UInt16($0) })
+        let body = try ServiceHTTP.get(port: port, path: "/metrics").body
+        return body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
     /// Floods `daemon`'s endpoint and checks the outcome: alive, at most `allowed` connections
     /// held (the client's included), every other one refused and counted, the connected client
     /// still served; then, once the flood hangs up, the slots come back for a new client.
@@ -59,12 +68,14 @@ struct ReliabilityConnectionTests {
         #expect(Int(during.connections) <= allowed, "\(during.connections) connections held")
         #expect(during.refusedConnections >= UInt64(refusedAtLeast), "only \(during.refusedConnections) refused")
         #expect(raw.waitUntilClosedByPeer(refusedAtLeast) >= refusedAtLeast)
+        #expect(try metric(daemon, "lomad_refused_connections_total") ?? 0 >= Double(refusedAtLeast))
         // The client connected before the flood is still served.
         _ = try await client.health()
 
         raw.closeAll()
         let after = try await stats(client) { $0.connections == 1 }
         #expect(after.connections == 1, "connections still counted after the flood hung up: \(after.connections)")
+        #expect(try metric(daemon, "lomad_connections") == 1)
         let newcomer = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
         #expect(try await newcomer.stats().connections == 2)
         #expect(daemon.process.isRunning)
@@ -73,14 +84,16 @@ struct ReliabilityConnectionTests {
 
     @Test("600 idle ipc connections under ulimit -n 256: refused past the per-peer limit, the daemon keeps serving")
     func ipcFloodIsRefused() async throws {
-        let daemon = try DaemonProcess(arguments: Self.patientHandshake, descriptorLimit: Self.descriptorLimit)
+        let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--metrics-listen", "127.0.0.1:0"],
+                                       descriptorLimit: Self.descriptorLimit)
         // Every connection here is from this test's uid: the per-peer limit (half) applies first.
         try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections / 2)
     }
 
     @Test("600 idle tcp connections under ulimit -n 256: refused past max_connections, the daemon keeps serving")
     func tcpFloodIsRefused() async throws {
-        let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--set", "limits.max_connections_per_peer=\(Self.maxConnections)"],
+        let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--metrics-listen", "127.0.0.1:0",
+                                                                           "--set", "limits.max_connections_per_peer=\(Self.maxConnections)"],
                                        endpoints: ["tcp://127.0.0.1:*"], descriptorLimit: Self.descriptorLimit)
         try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections)
     }

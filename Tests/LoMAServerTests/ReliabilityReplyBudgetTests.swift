@@ -49,7 +49,8 @@ struct ReliabilityReplyBudgetTests {
     @Test("clients that never read hold at most max_reply_bytes of replies; the rest are refused, counted and freed")
     func unreadRepliesStayWithinBudget() async throws {
         let daemon = try DaemonProcess(arguments: ["--model", "m=\(Self.model.path)", "--workers", "2", "--queue-depth", "4096",
-                                                   "--batch-window-ms", "0", "--set", "limits.max_reply_bytes=\(Self.budget)"])
+                                                   "--batch-window-ms", "0", "--set", "limits.max_reply_bytes=\(Self.budget)",
+                                                   "--metrics-listen", "127.0.0.1:0"])
         let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(120), retries: 0)
         let geometry = try await ReliabilityModelGeometry.of(client)
         let (keys, values) = geometry.segment(segments: Self.segments, seed: 40)
@@ -86,6 +87,7 @@ struct ReliabilityReplyBudgetTests {
         #expect(mostHeld <= UInt64(Self.budget))
         #expect(stats.heldReplyBytes > 0, "the non-readers' replies are not counted")
         #expect(stats.refusedReplies > 0)
+        #expect(try ReliabilityConnectionTests.metric(daemon, "lomad_refused_replies_total") == Double(stats.refusedReplies))
         #expect(during.peakResidentBytes - before.residentBytes <= Self.budget + Self.slack, "RSS grew from \(before) to \(during)")
 
         // Small replies are still answered while the budget is full, and a large one once the
@@ -94,6 +96,7 @@ struct ReliabilityReplyBudgetTests {
         nonReaders.removeAll()
         let after = try await Self.stats(client) { $0.heldReplyBytes == 0 }
         #expect(after.heldReplyBytes == 0, "\(after.heldReplyBytes) reply bytes still counted after the non-readers left")
+        #expect(try ReliabilityConnectionTests.metric(daemon, "lomad_held_reply_bytes") == 0)
         let (again, _) = try await client.readMemory(sequence: "big")
         #expect(try #require(again).keys.bytes.count * 2 == replyBytes)
         #expect(daemon.process.isRunning)
