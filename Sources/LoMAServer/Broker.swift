@@ -24,6 +24,9 @@ final class Broker {
     private let backend: ZMQSocket
     private let control: ZMQSocket
     private let connections: ConnectionGate
+    /// The `ZMQ_MAXMSGSIZE` the endpoints were bound with. libzmq copies socket options into each
+    /// listener at bind, so a reload cannot change it; health reports this, what is enforced.
+    private let enforcedHardMaxFrameBytes: Int
     private let replyBudget = ReplyBudget()
     /// Endpoints actually bound, with `tcp://host:*` resolved to the port the kernel chose.
     private(set) var boundEndpoints: [String] = []
@@ -57,6 +60,7 @@ final class Broker {
         health.models = models
         healthTemplate = health
 
+        enforcedHardMaxFrameBytes = configuration.limits.hardMaxFrameBytes
         frontend = try ZMQSocket(context: context, type: .router)
         backend = try ZMQSocket(context: context, type: .router)
         control = try ZMQSocket(context: context, type: .pull)
@@ -73,7 +77,7 @@ final class Broker {
         describeLimitsInHealth()
         do {
             try frontend.setRouterMandatory(true)
-            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
+            try frontend.setMaxMessageSize(Int64(enforcedHardMaxFrameBytes))
             try frontend.setSendHighWaterMark(configuration.sendHighWaterMark)
             try frontend.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try frontend.setLinger(1000)
@@ -115,7 +119,7 @@ final class Broker {
     /// The limits a health reply reports: the ones in force now.
     private func describeLimitsInHealth() {
         healthTemplate.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
-        healthTemplate.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
+        healthTemplate.limits.hardMaxMessageBytes = UInt64(enforcedHardMaxFrameBytes)
         healthTemplate.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
         healthTemplate.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
         healthTemplate.limits.maxQueuedBytes = UInt64(configuration.maxQueuedBytes)
@@ -199,13 +203,10 @@ final class Broker {
     private func applyReload() {
         configuration = reloadable.current
         describeLimitsInHealth()
-        do {
-            // Only endpoints bound from now on get the new hard limit: libzmq copies socket options
-            // into each listener when it binds, so the ones bound at start keep theirs (see
-            // docs/reliability.md, "One message's memory").
-            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
-        } catch {
-            logger.error("could not apply the new frame size limit to new connections", metadata: ["error": "\(error)"])
+        if configuration.limits.maxFrameBytes > enforcedHardMaxFrameBytes {
+            logger.warning("libzmq keeps dropping connections that send frames over the hard limit the endpoints were bound with; restart to raise it",
+                           metadata: ["max_frame_bytes": "\(configuration.limits.maxFrameBytes)",
+                                      "hard_max_frame_bytes": "\(enforcedHardMaxFrameBytes)"])
         }
         logger.info("broker settings reloaded", metadata: [
             "max_frame_bytes": "\(configuration.limits.maxFrameBytes)", "max_frames": "\(configuration.limits.maxFrames)",
