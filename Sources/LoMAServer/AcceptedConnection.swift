@@ -50,8 +50,11 @@ struct AcceptedConnection {
         case AF_UNIX:
             let path = withUnsafeBytes(of: local) { raw -> String in
                 let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path) ?? 2
-                let bytes = raw[offset...].prefix { $0 != 0 }
-                return String(decoding: bytes, as: UTF8.self)
+                // A Linux abstract name starts with a NUL, which libzmq writes as '@'.
+                if raw[offset] == 0 {
+                    return "@" + String(decoding: raw[(offset + 1)...].prefix { $0 != 0 }, as: UTF8.self)
+                }
+                return String(decoding: raw[offset...].prefix { $0 != 0 }, as: UTF8.self)
             }
             guard listener == "ipc://" + path else { return nil }
             // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Glibc hides the type behind

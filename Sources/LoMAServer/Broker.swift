@@ -82,8 +82,7 @@ final class Broker {
             try frontend.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try frontend.setLinger(1000)
             try frontend.setHeartbeat(interval: 5000, timeout: 15000, ttl: 30000)
-            try frontend.setHandshakeInterval(Int32(clamping: configuration.handshakeTimeout.components.seconds * 1000
-                                                    + configuration.handshakeTimeout.components.attoseconds / 1_000_000_000_000_000))
+            try frontend.setHandshakeInterval(Int32(clamping: Int64((configuration.handshakeTimeout.seconds * 1000).rounded(.up))))
             try backend.setRouterMandatory(true)
             try backend.setLinger(0)
             try control.setLinger(0)
