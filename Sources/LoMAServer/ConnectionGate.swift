@@ -9,8 +9,10 @@ import ZeroMQ
 /// libzmq has no connection limit of its own, so the gate watches the ROUTER's monitor: every
 /// accepted connection is reported with its descriptor, and one past a limit is shut down at
 /// once, which libzmq sees as the peer leaving. Refusing after the accept means the descriptor
-/// count can briefly pass the limit during a burst; `DescriptorLimit.maxConnections` leaves room
-/// for that. Only the broker thread uses a gate.
+/// count can pass the limit by the connections accepted but not yet seen (at most the monitor
+/// backlog, since a full monitor pipe stops libzmq's I/O thread) and those refused but not yet
+/// closed by libzmq; `DescriptorLimit.maxConnections` keeps room for both. Only the broker
+/// thread uses a gate.
 final class ConnectionGate {
     /// The PAIR socket the monitor events arrive on; the broker polls it.
     let events: ZMQSocket
@@ -37,9 +39,12 @@ final class ConnectionGate {
         events = try ZMQSocket(context: context, type: .pair)
         do {
             try events.setLinger(0)
-            // Unbounded: libzmq's I/O thread blocks on a full monitor pipe, which would stall
-            // every connection. Events are a few dozen bytes and the broker reads them promptly.
-            try events.setReceiveHighWaterMark(0)
+            // Bounded on purpose: libzmq sends monitor events with a blocking send, so once
+            // `DescriptorLimit.monitorBacklog` events wait unread its I/O thread stops (accepting
+            // included) until the broker reads them. That caps how many connections can be
+            // accepted before the gate has seen them, however far the broker thread falls behind;
+            // the pipe holds this socket's high-water mark plus the monitor's own (1000).
+            try events.setReceiveHighWaterMark(1)
             try socket.monitor(endpoint, events: [.accepted, .disconnected])
             try events.connect(endpoint)
         } catch {

@@ -64,7 +64,7 @@ public final class Daemon: Sendable {
         let largest = DescriptorLimit.largestSafeMaxConnections
         guard largest >= 1 else {
             throw DaemonError("the open-file limit (\(DescriptorLimit.current ?? 0)) leaves no descriptors for client connections; "
-                              + "lomad needs at least \(DescriptorLimit.reserved + 2) (raise LimitNOFILE= or ulimit -n)")
+                              + "lomad needs at least \(DescriptorLimit.reserved + 2 * DescriptorLimit.monitorBacklog + 1) (raise LimitNOFILE= or ulimit -n)")
         }
         guard maxConnections >= 1 else { throw DaemonError("limits.max_connections must be at least 1, not \(maxConnections)") }
         guard maxConnections <= largest else {

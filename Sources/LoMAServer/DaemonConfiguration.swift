@@ -86,7 +86,7 @@ public struct DaemonConfiguration: Sendable {
         self.receiveHighWaterMark = receiveHighWaterMark
         self.batchWindow = batchWindow
         self.maxBatchRequests = maxBatchRequests
-        let maxConnections = maxConnections ?? min(DescriptorLimit.largestSafeMaxConnections, 1 << 20)
+        let maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer ?? max(1, maxConnections / 2)
         self.maxReplyBytes = maxReplyBytes

@@ -36,12 +36,29 @@ public enum DescriptorLimit {
         return current
     }
 
-    /// Client connections a daemon may hold under a soft limit of `descriptors`: half of what
-    /// the reserve leaves. The broker refuses a connection only after libzmq has accepted it (a
-    /// monitor event reports it), so the other half absorbs connections accepted during a burst
-    /// before the broker has shut the excess down.
+    /// Monitor events that may wait unread before libzmq's I/O thread blocks on sending the next
+    /// (the monitor pipe's high-water mark, 1 + 1000, rounded up): the most connections libzmq
+    /// can accept that the broker has not yet seen (`ConnectionGate`).
+    public static let monitorBacklog = 1024
+
+    /// Client connections a daemon may hold under a soft limit of `descriptors`. The broker
+    /// refuses a connection only after libzmq has accepted it, so besides the reserve two
+    /// backlogs' worth stay free: connections accepted but not yet seen by the broker (at most
+    /// `monitorBacklog`), and connections it has refused that libzmq has not closed yet (at most
+    /// the events of one batch, closed on the I/O thread's next pass).
     public static func maxConnections(descriptors: Int) -> Int {
-        max(0, (descriptors - reserved) / 2)
+        max(0, descriptors - reserved - 2 * monitorBacklog)
+    }
+
+    /// Past this many connections libzmq's per-connection buffers (tens of KiB each) cost more
+    /// memory than the descriptors are worth, so the default stops here even when the limit is
+    /// far higher (containers often allow a million descriptors).
+    public static let defaultCeiling = 32_768
+
+    /// `limits.max_connections` when not configured: what the current limit carries, up to
+    /// `defaultCeiling`.
+    public static var defaultMaxConnections: Int {
+        min(largestSafeMaxConnections, defaultCeiling)
     }
 
     /// The most connections `max_connections` may be set to under the current limit; an

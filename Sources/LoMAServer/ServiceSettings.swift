@@ -25,7 +25,7 @@ public struct ServiceSettings: Sendable, Equatable {
     public var queueDepth = 64
     public var maxQueuedBytes = 1 << 30
     public var drainTimeoutSeconds = 10.0
-    /// Zero: derived from the open-file limit (`DescriptorLimit.maxConnections(descriptors:)`).
+    /// Zero: derived from the open-file limit (`DescriptorLimit.defaultMaxConnections`).
     public var maxConnections = 0
     /// Zero: half of `maxConnections`.
     public var maxConnectionsPerPeer = 0
@@ -69,7 +69,7 @@ extension ServiceSettings {
             drainTimeout: .milliseconds(Int64((drainTimeoutSeconds * 1000).rounded())),
             batchWindow: .microseconds(Int64((batchWindowMilliseconds * 1000).rounded())),
             maxBatchRequests: batchMaxRequests,
-            maxConnections: maxConnections > 0 ? maxConnections : DescriptorLimit.current.map { DescriptorLimit.maxConnections(descriptors: $0) },
+            maxConnections: maxConnections > 0 ? maxConnections : DescriptorLimit.defaultMaxConnections,
             maxConnectionsPerPeer: maxConnectionsPerPeer > 0 ? maxConnectionsPerPeer : nil,
             maxReplyBytes: maxReplyBytes,
             handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),

@@ -7,17 +7,17 @@ import Testing
 
 /// Running out of descriptors must be a refusal, never an abort: libzmq 4.3.4 aborts the process
 /// when its ipc listener's accept fails with EMFILE and spins on a failing tcp accept. These
-/// tests run a real daemon under a small `ulimit -n` and open far more idle connections than the
-/// limit allows.
+/// tests run a real daemon under a small `ulimit -n` and open more idle connections than the
+/// limit allows, as fast as they can.
 @Suite("Reliability: connections and descriptors", .serialized)
 struct ReliabilityConnectionTests {
-    /// Soft and hard limit the daemon runs under: room for 64 connections
-    /// (`DescriptorLimit.maxConnections`), 32 per peer by default.
-    static let descriptorLimit = 256
+    /// Soft and hard limit the daemon runs under: room for 384 connections
+    /// (`DescriptorLimit.maxConnections`), 192 per peer by default.
+    static let descriptorLimit = 2560
     static var maxConnections: Int { DescriptorLimit.maxConnections(descriptors: descriptorLimit) }
-    /// More than twice the descriptor limit: without the limits, the daemon aborts (ipc) or
-    /// spins (tcp) long before the last one.
-    static let flood = 600
+    /// More than the descriptor limit: without the limits, the daemon aborts (ipc) or spins
+    /// (tcp) before the last one.
+    static let flood = 3000
     /// Long enough that no flood connection is closed for its silence while a test runs, so
     /// every close the test sees is a refusal.
     static let patientHandshake = ["--set", "limits.handshake_timeout_seconds=600"]
@@ -82,7 +82,7 @@ struct ReliabilityConnectionTests {
         #expect(ServiceLogLine.lines(of: daemon.log).contains { $0["msg"] == "connection refused" })
     }
 
-    @Test("600 idle ipc connections under ulimit -n 256: refused past the per-peer limit, the daemon keeps serving")
+    @Test("3000 idle ipc connections under ulimit -n 2560: refused past the per-peer limit, the daemon keeps serving")
     func ipcFloodIsRefused() async throws {
         let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--metrics-listen", "127.0.0.1:0"],
                                        descriptorLimit: Self.descriptorLimit)
@@ -90,12 +90,47 @@ struct ReliabilityConnectionTests {
         try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections / 2)
     }
 
-    @Test("600 idle tcp connections under ulimit -n 256: refused past max_connections, the daemon keeps serving")
+    @Test("3000 idle tcp connections under ulimit -n 2560: refused past max_connections, the daemon keeps serving")
     func tcpFloodIsRefused() async throws {
         let daemon = try DaemonProcess(arguments: Self.patientHandshake + ["--metrics-listen", "127.0.0.1:0",
                                                                            "--set", "limits.max_connections_per_peer=\(Self.maxConnections)"],
                                        endpoints: ["tcp://127.0.0.1:*"], descriptorLimit: Self.descriptorLimit)
         try await Self.floodAndRecover(daemon, endpoint: daemon.endpoint, allowed: Self.maxConnections)
+    }
+
+    /// The bound does not depend on the broker keeping up: with the broker thread stalled for
+    /// good (the watchdog test's hook), nobody reads the monitor, libzmq's I/O thread blocks once
+    /// `DescriptorLimit.monitorBacklog` events wait, and it accepts nothing more.
+    @Test("with the broker stalled, libzmq stops accepting at the monitor backlog instead of running out", arguments: ["ipc", "tcp"])
+    func stalledBrokerStillBoundsDescriptors(transport: String) async throws {
+        let daemon = try DaemonProcess(arguments: Self.patientHandshake,
+                                       endpoints: transport == "tcp" ? ["tcp://127.0.0.1:*"] : nil,
+                                       environment: ["LOMAD_TEST_STALL_BROKER_AFTER": "0"], descriptorLimit: Self.descriptorLimit)
+        defer { daemon.killAndWait() }
+        for _ in 0..<600 where !daemon.log.contains("stalling the broker loop") {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let pid = daemon.process.processIdentifier
+        let idle = try Self.openDescriptors(pid)
+        let raw = RawConnections()
+        // More attempts than the limit, then until the daemon's descriptor count stops moving.
+        for _ in 0..<6 { try raw.attempt(500, to: daemon.endpoint) }
+        var held = try Self.openDescriptors(pid)
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(200))
+            let now = try Self.openDescriptors(pid)
+            if now == held { break }
+            held = now
+        }
+        #expect(daemon.process.isRunning, "lomad died:\n\(daemon.log)")
+        // The stalled broker refused nothing, so the limit held only because libzmq stopped.
+        #expect(held - idle > Self.maxConnections)
+        #expect(held - idle <= DescriptorLimit.monitorBacklog + 8, "\(held - idle) connections accepted while nobody read the monitor")
+        #expect(held < Self.descriptorLimit)
+    }
+
+    static func openDescriptors(_ pid: Int32) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     }
 
     @Test("connections that never complete the handshake are closed and their slots come back")

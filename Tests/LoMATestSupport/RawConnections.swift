@@ -39,6 +39,22 @@ public final class RawConnections {
         }
     }
 
+    /// Makes `attempts` connection attempts to `endpoint` without waiting for any: an attempt
+    /// the listener's backlog cannot take is given up (ipc) or left pending (tcp). For floods
+    /// against a daemon that may have stopped accepting. Returns how many connected at once.
+    @discardableResult
+    public func attempt(_ attempts: Int, to endpoint: String) throws -> Int {
+        var connected = 0
+        for _ in 0..<attempts {
+            let descriptor = try Self.connect(endpoint, blocking: false)
+            if descriptor >= 0 {
+                descriptors.append(descriptor)
+                connected += 1
+            }
+        }
+        return connected
+    }
+
     /// How many of the connections the daemon has closed (end-of-file or reset); reads and
     /// discards whatever the daemon sent first (its ZMTP greeting).
     public func closedByPeer() -> Int {
@@ -62,8 +78,9 @@ public final class RawConnections {
         descriptors = []
     }
 
-    /// A connected descriptor, or -1 when the listener's backlog is full for now.
-    private static func connect(_ endpoint: String) throws -> Int32 {
+    /// A connected descriptor, or -1 when the listener's backlog is full for now. Non-blocking
+    /// tcp connects return their descriptor while the handshake is still in progress.
+    private static func connect(_ endpoint: String, blocking: Bool = true) throws -> Int32 {
         if endpoint.hasPrefix("ipc://") {
             let path = Array(endpoint.dropFirst("ipc://".count).utf8)
             var address = sockaddr_un()
@@ -86,7 +103,7 @@ public final class RawConnections {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | (blocking ? 0 : Int32(SOCK_NONBLOCK.rawValue)), 0)
         guard descriptor >= 0 else { throw ConnectError.failed(endpoint, errno: errno) }
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -97,8 +114,8 @@ public final class RawConnections {
     }
 
     private static func finish(_ descriptor: Int32, result: Int32, endpoint: String) throws -> Int32 {
-        if result == 0 { return descriptor }
         let code = errno
+        if result == 0 || code == EINPROGRESS { return descriptor }
         close(descriptor)
         if code == EAGAIN { return -1 }
         throw ConnectError.failed(endpoint, errno: code)
