@@ -49,7 +49,8 @@ struct ReliabilityConnectionTests {
 
     /// Floods `daemon`'s endpoint and checks the outcome: alive, at most `allowed` connections
     /// held (the client's included), every other one refused and counted, the connected client
-    /// still served; then, once the flood hangs up, the slots come back for a new client.
+    /// still served; then, once the flood hangs up, the slots come back: a client shut out
+    /// during the flood is served, and so is a new one.
     static func floodAndRecover(_ daemon: DaemonProcess, endpoint: String, allowed: Int) async throws {
         let client = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
         let health = try await client.health()
@@ -72,12 +73,18 @@ struct ReliabilityConnectionTests {
         // The client connected before the flood is still served.
         _ = try await client.health()
 
+        // A client that connects while every slot is taken is shut out, and its DEALER keeps
+        // reconnecting: its request is answered once the flood hangs up.
+        let late = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(60), retries: 0)
+        let lateHealth = Task { try await late.health() }
+        try await Task.sleep(for: .milliseconds(300))
         raw.closeAll()
-        let after = try await stats(client) { $0.connections == 1 }
-        #expect(after.connections == 1, "connections still counted after the flood hung up: \(after.connections)")
-        #expect(try metric(daemon, "lomad_connections") == 1)
+        _ = try await lateHealth.value
+        let after = try await stats(client) { $0.connections == 2 }
+        #expect(after.connections == 2, "connections still counted after the flood hung up: \(after.connections)")
+        #expect(try metric(daemon, "lomad_connections") == 2)
         let newcomer = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
-        #expect(try await newcomer.stats().connections == 2)
+        #expect(try await newcomer.stats().connections == 3)
         #expect(daemon.process.isRunning)
         #expect(ServiceLogLine.lines(of: daemon.log).contains { $0["msg"] == "connection refused" })
     }
