@@ -67,10 +67,14 @@ final class ConnectionGate {
         while let frames = try events.receiveMessage(dontWait: true) {
             if let event = ZMQSocketEvent(frames: frames) { batch.append(event) }
         }
+        var lastDisconnect: [UInt32: Int] = [:]
+        for (index, event) in batch.enumerated() where event.event == .disconnected {
+            lastDisconnect[event.value] = index
+        }
         for (index, event) in batch.enumerated() {
             let descriptor = Int32(bitPattern: event.value)
             if event.event == .accepted {
-                let closedSince = batch[(index + 1)...].contains { $0.event == .disconnected && $0.value == event.value }
+                let closedSince = lastDisconnect[event.value].map { $0 > index } ?? false
                 if !closedSince { admit(descriptor, listener: event.endpoint) }
             } else if event.event == .disconnected {
                 forget(descriptor)

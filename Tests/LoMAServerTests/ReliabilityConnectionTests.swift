@@ -73,9 +73,11 @@ struct ReliabilityConnectionTests {
         // The client connected before the flood is still served.
         _ = try await client.health()
 
-        // A client that connects while every slot is taken is shut out, and its DEALER keeps
-        // reconnecting: its request is answered once the flood hangs up.
-        let late = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(60), retries: 0)
+        // A client that connects while every slot is taken is shut out; its DEALER reconnects,
+        // and a request that went out on a refused connection is lost with it, so the client
+        // retries (as LoMAClient does for requests safe to repeat). It is served once the flood
+        // hangs up.
+        let late = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(1), retries: 60)
         let lateHealth = Task { try await late.health() }
         try await Task.sleep(for: .milliseconds(300))
         raw.closeAll()
