@@ -24,7 +24,7 @@ extension ServiceSettings {
                 parse: { $0 }, format: { $0 }),
         .string("auth.clients_file", \.clientsFile, reloadable: true, "TOML file mapping CURVE public keys and local uids to tenants, with optional quotas. Empty: ipc clients are the \"local\" tenant and no CURVE client is admitted.",
                 parse: { $0 }, format: { $0 }),
-        .number("batching.window_ms", \.batchWindowMilliseconds, minimum: 0, maximum: 60_000, reloadable: true, "Milliseconds a compress request may wait for others for its model to share one pass (0: never)."),
+        .number("batching.window_ms", \.batchWindowMilliseconds, minimum: 0, maximum: 86_400_000, reloadable: true, "Milliseconds a compress request may wait for others for its model to share one pass (0: never)."),
         .integer("batching.max_requests", \.batchMaxRequests, minimum: 1, maximum: 255, reloadable: true, "Most compress requests one pass serves."),
         .integer("limits.max_frame_bytes", \.maxFrameBytes, minimum: 1, maximum: Int.max / 4, reloadable: true, "Largest tensor frame accepted, in bytes."),
         .integer("limits.max_frames", \.maxFrames, minimum: 1, maximum: 255, reloadable: true, "Most frames in one message, envelope included."),

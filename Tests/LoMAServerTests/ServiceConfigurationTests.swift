@@ -75,7 +75,7 @@ struct ServiceConfigurationTests {
         (["--set", "limits.handshake_timeout_seconds=1e300"], [:], "limits.handshake_timeout_seconds = 1e300: must be at most 86400"),
         (["--set", "limits.drain_timeout_seconds=1e300"], [:], "limits.drain_timeout_seconds = 1e300: must be at most 86400"),
         (["--set", "limits.max_connections=-1"], [:], "limits.max_connections = -1: must be at least 0"),
-        (["--set", "batching.window_ms=1e300"], [:], "batching.window_ms = 1e300: must be at most 60000"),
+        (["--set", "batching.window_ms=1e300"], [:], "batching.window_ms = 1e300: must be at most 86400000"),
     ])
     func validationErrors(arguments: [String], environment: [String: String], message: String) throws {
         let run = try CommandRun.run("lomad", ["serve", "--print-config"] + arguments, environment: environment)
