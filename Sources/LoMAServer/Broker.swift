@@ -23,6 +23,11 @@ final class Broker {
     private let frontend: ZMQSocket
     private let backend: ZMQSocket
     private let control: ZMQSocket
+    private let connections: ConnectionGate
+    /// The `ZMQ_MAXMSGSIZE` the endpoints were bound with. libzmq copies socket options into each
+    /// listener at bind, so a reload cannot change it; health reports this, what is enforced.
+    private let enforcedHardMaxFrameBytes: Int
+    private let replyBudget = ReplyBudget()
     /// Endpoints actually bound, with `tcp://host:*` resolved to the port the kernel chose.
     private(set) var boundEndpoints: [String] = []
     /// Gives memory freed after a burst back to the OS when the daemon goes idle.
@@ -60,17 +65,29 @@ final class Broker {
         health.models = models
         healthTemplate = health
 
+        enforcedHardMaxFrameBytes = configuration.limits.hardMaxFrameBytes
         frontend = try ZMQSocket(context: context, type: .router)
         backend = try ZMQSocket(context: context, type: .router)
         control = try ZMQSocket(context: context, type: .pull)
+        do {
+            connections = try ConnectionGate(monitoring: frontend, endpoint: endpoints.connectionEvents, context: context,
+                                             maxConnections: configuration.maxConnections,
+                                             maxPerPeer: configuration.maxConnectionsPerPeer, logger: logger)
+        } catch {
+            frontend.close()
+            backend.close()
+            control.close()
+            throw error
+        }
         describeLimitsInHealth()
         do {
             try frontend.setRouterMandatory(true)
-            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
+            try frontend.setMaxMessageSize(Int64(enforcedHardMaxFrameBytes))
             try frontend.setSendHighWaterMark(configuration.sendHighWaterMark)
             try frontend.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try frontend.setLinger(1000)
             try frontend.setHeartbeat(interval: 5000, timeout: 15000, ttl: 30000)
+            try frontend.setHandshakeInterval(Int32(clamping: Int64((configuration.handshakeTimeout.seconds * 1000).rounded(.up))))
             try backend.setRouterMandatory(true)
             try backend.setLinger(0)
             try control.setLinger(0)
@@ -107,14 +124,18 @@ final class Broker {
     /// The limits a health reply reports: the ones in force now.
     private func describeLimitsInHealth() {
         healthTemplate.limits.maxFrameBytes = UInt64(configuration.limits.maxFrameBytes)
-        healthTemplate.limits.hardMaxMessageBytes = UInt64(configuration.limits.hardMaxFrameBytes)
+        healthTemplate.limits.hardMaxMessageBytes = UInt64(enforcedHardMaxFrameBytes)
         healthTemplate.limits.maxFrames = UInt32(clamping: configuration.limits.maxFrames)
         healthTemplate.limits.queueDepth = UInt32(clamping: configuration.queueDepth)
         healthTemplate.limits.maxQueuedBytes = UInt64(configuration.maxQueuedBytes)
         healthTemplate.limits.workers = UInt32(clamping: configuration.workers)
+        healthTemplate.limits.maxConnections = UInt32(clamping: configuration.maxConnections)
+        healthTemplate.limits.maxConnectionsPerPeer = UInt32(clamping: configuration.maxConnectionsPerPeer)
+        healthTemplate.limits.maxReplyBytes = UInt64(configuration.maxReplyBytes)
     }
 
     func close() {
+        connections.close()
         frontend.close()
         backend.close()
         control.close()
@@ -127,6 +148,7 @@ final class Broker {
             PollItem(socket: control, events: .readable),
             PollItem(socket: backend, events: .readable),
             PollItem(socket: frontend, events: .readable),
+            PollItem(socket: connections.events, events: .readable),
         ]
         let startedAt = ContinuousClock.now
         while !isDone {
@@ -136,6 +158,7 @@ final class Broker {
             if ready[0].contains(.readable) { try handleControl() }
             if ready[1].contains(.readable) { try handleBackend() }
             if ready[2].contains(.readable) { try handleFrontend() }
+            if ready[3].contains(.readable) { try connections.handleEvents() }
             dispatchPending()
             abandonPendingIfDrainTimedOut()
             stats.recordLoad(queueDepth: pending.count, busyWorkers: busyWorkers)
@@ -187,11 +210,10 @@ final class Broker {
     private func applyReload() {
         configuration = reloadable.current
         describeLimitsInHealth()
-        do {
-            // New connections get the new hard limit; connected clients keep theirs until they reconnect.
-            try frontend.setMaxMessageSize(Int64(configuration.limits.hardMaxFrameBytes))
-        } catch {
-            logger.error("could not apply the new frame size limit to new connections", metadata: ["error": "\(error)"])
+        if configuration.limits.maxFrameBytes > enforcedHardMaxFrameBytes {
+            logger.warning("libzmq keeps dropping connections that send frames over the hard limit the endpoints were bound with; restart to raise it",
+                           metadata: ["max_frame_bytes": "\(configuration.limits.maxFrameBytes)",
+                                      "hard_max_frame_bytes": "\(enforcedHardMaxFrameBytes)"])
         }
         logger.info("broker settings reloaded", metadata: [
             "max_frame_bytes": "\(configuration.limits.maxFrameBytes)", "max_frames": "\(configuration.limits.maxFrames)",
@@ -269,10 +291,11 @@ final class Broker {
             if inFlightByWorker[worker]?.isEmpty == false { held = inFlightByWorker[worker]?.removeFirst() }
             heldBytes -= held?.byteCount ?? 0
             let arrival = held?.arrival ?? .now
-            stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal, arrival: arrival)
-            if frames.count > Int(header.count) {
-                deliver(frames)
+            let routeCount = Int(header.count)
+            if frames.count > routeCount {
+                deliverWorkerReply(frames, routeCount: routeCount, operation: operation, status: header.status, arrival: arrival)
             } else {
+                stats.record(operation, Loma_V1_StatusCode(rawValue: Int(header.status)) ?? .internal, arrival: arrival)
                 logger.error("worker reply has no application frames; dropped", metadata: ["operation": "\(operation)"])
             }
             if header.workerIdle {
@@ -365,6 +388,10 @@ final class Broker {
             var snapshot = stats.reply(queueDepth: pending.count, busyWorkers: busyWorkers, workers: configuration.workers)
             if let statistics = store.statistics() { snapshot.store = statistics }
             snapshot.heldRequestBytes = UInt64(heldBytes)
+            snapshot.connections = UInt32(clamping: connections.openConnections)
+            snapshot.refusedConnections = connections.refused
+            snapshot.heldReplyBytes = UInt64(replyBudget.heldBytes)
+            snapshot.refusedReplies = replyBudget.refused
             snapshot.tenant.name = tenant
             snapshot.tenant.bytes = UInt64(store.tenantBytes(tenant))
             snapshot.tenant.quotaBytes = UInt64(tenants.quotaBytes(of: tenant) ?? 0)
@@ -427,16 +454,40 @@ final class Broker {
     private func send(route: [ZMQFrame], envelope: Loma_V1_Reply) {
         guard !route.isEmpty else { return }
         do {
-            deliver(route + (try OutgoingMessage().frames(envelope: envelope)))
+            deliver(route + (try OutgoingMessage().frames(envelope: envelope)), routeCount: route.count)
         } catch {
             logger.error("could not encode a reply", metadata: ["error": "\(error)"])
         }
     }
 
+    /// Forwards a worker's reply, unless the replies clients have not read yet would then pass
+    /// `maxReplyBytes`: the client gets a small RESOURCE_EXHAUSTED in its place (its request's
+    /// work is lost; it may retry once it reads what it was sent).
+    private func deliverWorkerReply(_ frames: [ZMQFrame], routeCount: Int, operation: Operation, status: UInt8,
+                                    arrival: ContinuousClock.Instant) {
+        let size = frames[routeCount...].reduce(0) { $0 + $1.count }
+        guard !replyBudget.admits(size, limit: configuration.maxReplyBytes) else {
+            stats.record(operation, Loma_V1_StatusCode(rawValue: Int(status)) ?? .internal, arrival: arrival)
+            deliver(frames, routeCount: routeCount)
+            return
+        }
+        replyBudget.recordRefusal()
+        let requestID = (try? Loma_V1_Reply(serializedBytes: frames[routeCount].bytes))?.requestID ?? 0
+        let held = replyBudget.heldBytes
+        let error: StatusError = size > configuration.maxReplyBytes
+            ? .resourceExhausted("this reply's \(size) bytes exceed limits.max_reply_bytes (\(configuration.maxReplyBytes)); ask for less per request")
+            : .resourceExhausted("lomad already holds \(held) of the \(configuration.maxReplyBytes) bytes of unread replies limits.max_reply_bytes allows; read replies, then retry")
+        reply(to: Array(frames.prefix(routeCount)), operation: operation, requestID: requestID, arrival: arrival, error: error)
+    }
+
     /// Sends a reply without ever blocking the broker: a client that left or stopped reading
-    /// loses its reply (counted), and every other client keeps being served.
-    private func deliver(_ frames: [ZMQFrame]) {
+    /// loses its reply (counted), and every other client keeps being served. Frames after the
+    /// route are counted in the reply budget until libzmq lets go of them.
+    private func deliver(_ routeAndReply: [ZMQFrame], routeCount: Int) {
         do {
+            let frames = try routeAndReply.enumerated().map { index, frame in
+                index < routeCount ? frame : try replyBudget.counting(frame)
+            }
             if try !frontend.send(frames, dontWait: true) {
                 stats.recordUndeliverable()
             }

@@ -3,9 +3,12 @@
 struct BrokerEndpoints: Sendable {
     let workers: String
     let control: String
+    /// Where the client ROUTER's monitor reports connections (`ConnectionGate`).
+    let connectionEvents: String
 
     init(instance: String) {
         workers = "inproc://lomad-\(instance)-workers"
         control = "inproc://lomad-\(instance)-control"
+        connectionEvents = "inproc://lomad-\(instance)-connections"
     }
 }

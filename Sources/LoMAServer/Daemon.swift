@@ -53,6 +53,25 @@ public final class Daemon: Sendable {
             throw DaemonError("max batch requests must be between 1 and 255")
         }
         guard !configuration.endpoints.isEmpty else { throw DaemonError("no endpoint to serve on") }
+        guard configuration.maxReplyBytes >= 1 else { throw DaemonError("max reply bytes must be at least 1") }
+        guard configuration.handshakeTimeout > .zero else { throw DaemonError("the handshake timeout must be positive") }
+        try validateConnectionLimit(configuration.maxConnections)
+        guard configuration.maxConnectionsPerPeer >= 1 else { throw DaemonError("limits.max_connections_per_peer must be at least 1") }
+    }
+
+    /// A connection limit the open-file limit cannot carry would let libzmq reach `EMFILE`, which
+    /// aborts the daemon (see `DescriptorLimit`), so it is refused at start with what would fit.
+    private static func validateConnectionLimit(_ maxConnections: Int) throws {
+        let largest = DescriptorLimit.largestSafeMaxConnections
+        guard largest >= 1 else {
+            throw DaemonError("the open-file limit (\(DescriptorLimit.current ?? 0)) leaves no descriptors for client connections; "
+                              + "lomad needs at least \(DescriptorLimit.reserved + 2 * DescriptorLimit.monitorBacklog + 1) (raise LimitNOFILE= or ulimit -n)")
+        }
+        guard maxConnections >= 1 else { throw DaemonError("limits.max_connections must be at least 1, not \(maxConnections)") }
+        guard maxConnections <= largest else {
+            throw DaemonError("limits.max_connections = \(maxConnections) needs more descriptors than the open-file limit "
+                              + "(\(DescriptorLimit.current ?? 0)) allows: at most \(largest) (raise LimitNOFILE= or ulimit -n, or lower it)")
+        }
     }
 
     /// Binds every endpoint, gives ipc socket files their configured mode and group, starts the

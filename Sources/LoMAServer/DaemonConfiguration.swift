@@ -17,6 +17,8 @@ public struct DaemonConfiguration: Sendable {
     /// How long shutdown waits for accepted requests before answering the rest UNAVAILABLE.
     public var drainTimeout: Duration
     /// Outgoing messages buffered per client before replies to a client that does not read are dropped.
+    /// Reply bytes are bounded by `maxReplyBytes`; this bounds what that does not count (libzmq's
+    /// per-message bookkeeping and the small frames of each reply) per connection.
     public var sendHighWaterMark: Int32
     /// Incoming messages buffered per client before lomad stops reading that client's socket. The
     /// broker refuses what passes `maxQueuedBytes` only once it has read it; until then requests sit
@@ -40,6 +42,19 @@ public struct DaemonConfiguration: Sendable {
     /// Percent of `queueDepth` one tenant's waiting requests may take, so that a tenant flooding
     /// the daemon is refused while other tenants' requests are still admitted.
     public var tenantQueuePercent: Int
+    /// Client connections held at once (each costs a descriptor); the broker shuts any connection
+    /// past it as soon as libzmq reports it. Derived from the open-file limit when not given.
+    public var maxConnections: Int
+    /// Connections one peer may hold: a uid on ipc (`SO_PEERCRED`), an address on tcp. Half of
+    /// `maxConnections` when not given.
+    public var maxConnectionsPerPeer: Int
+    /// Bytes of reply frames handed to libzmq and not yet written to their client or dropped.
+    /// A reply that would pass it is answered RESOURCE_EXHAUSTED instead, so clients that never
+    /// read cannot make the daemon hold replies without bound (a small request can ask for a
+    /// large reply).
+    public var maxReplyBytes: Int
+    /// How long a new connection has to complete the ZMTP handshake before libzmq closes it.
+    public var handshakeTimeout: Duration
     /// Permission bits and group given to every `ipc://` socket file before the daemon reports
     /// ready, so that exactly the members of a clients' group can connect.
     public var socketPermissions: SocketPermissions
@@ -63,13 +78,17 @@ public struct DaemonConfiguration: Sendable {
         maxQueuedBytes: Int = 1 << 30,
         limits: ProtocolLimits = ProtocolLimits(),
         drainTimeout: Duration = .seconds(10),
-        sendHighWaterMark: Int32 = 1000,
+        sendHighWaterMark: Int32 = 100,
         receiveHighWaterMark: Int32 = 4,
         batchWindow: Duration = .milliseconds(2),
         maxBatchRequests: Int = 16,
         maxSegmentsPerRequest: Int = 1024,
         maxComputeTime: Duration? = .seconds(60),
         tenantQueuePercent: Int = 50,
+        maxConnections: Int? = nil,
+        maxConnectionsPerPeer: Int? = nil,
+        maxReplyBytes: Int = 256 << 20,
+        handshakeTimeout: Duration = .seconds(10),
         socketPermissions: SocketPermissions = SocketPermissions(),
         curveServer: CurveServerKeys? = nil,
         stallBrokerAfter: Duration? = nil
@@ -87,14 +106,19 @@ public struct DaemonConfiguration: Sendable {
         self.maxSegmentsPerRequest = maxSegmentsPerRequest
         self.maxComputeTime = maxComputeTime
         self.tenantQueuePercent = tenantQueuePercent
+        let maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerPeer = maxConnectionsPerPeer ?? max(1, maxConnections / 2)
+        self.maxReplyBytes = maxReplyBytes
+        self.handshakeTimeout = handshakeTimeout
         self.socketPermissions = socketPermissions
         self.curveServer = curveServer
         self.stallBrokerAfter = stallBrokerAfter
     }
 
     /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,
-    /// queue depth and bytes, per-tenant share, batching, the drain timeout and the per-request
-    /// compute limits. Endpoints, workers and socket permissions
+    /// queue depth and bytes, per-tenant share, the reply budget, batching, the drain timeout and
+    /// the per-request compute limits. Endpoints, workers and socket permissions
     /// stay as they were bound.
     public func reloading(_ new: DaemonConfiguration) -> DaemonConfiguration {
         var result = self
@@ -107,6 +131,7 @@ public struct DaemonConfiguration: Sendable {
         result.maxSegmentsPerRequest = new.maxSegmentsPerRequest
         result.maxComputeTime = new.maxComputeTime
         result.tenantQueuePercent = new.tenantQueuePercent
+        result.maxReplyBytes = new.maxReplyBytes
         return result
     }
 }

@@ -15,7 +15,8 @@ import Synchronization
 /// `lomad_store_bytes{tier}`, `lomad_store_entries{tier}`, `lomad_store_sequences`,
 /// `lomad_store_prefix_entries`, `lomad_store_evictions_total`, `lomad_store_reads_total{result}`
 /// (`ram_hit`, `ram_miss`, `damaged`, `unverified`), `lomad_store_damaged_records`,
-/// `lomad_model_load_seconds{model}`.
+/// `lomad_model_load_seconds{model}`, `lomad_connections`, `lomad_refused_connections_total`,
+/// `lomad_held_reply_bytes`, `lomad_refused_replies_total`.
 public final class ServiceMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let endpoint = Mutex<MetricsEndpoint?>(nil)
@@ -101,6 +102,10 @@ enum MetricName {
     static let queueDepth = "lomad_queue_depth"
     static let busyWorkers = "lomad_busy_workers"
     static let undeliverable = "lomad_undeliverable_replies_total"
+    static let connections = "lomad_connections"
+    static let refusedConnections = "lomad_refused_connections_total"
+    static let heldReplyBytes = "lomad_held_reply_bytes"
+    static let refusedReplies = "lomad_refused_replies_total"
 }
 
 extension Duration {

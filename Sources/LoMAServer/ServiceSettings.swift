@@ -30,6 +30,12 @@ public struct ServiceSettings: Sendable, Equatable {
     public var maxSegmentsPerRequest = 1024
     public var maxComputeSeconds = 60.0
     public var tenantQueuePercent = 50
+    /// Zero: derived from the open-file limit (`DescriptorLimit.defaultMaxConnections`).
+    public var maxConnections = 0
+    /// Zero: half of `maxConnections`.
+    public var maxConnectionsPerPeer = 0
+    public var maxReplyBytes = 256 << 20
+    public var handshakeTimeoutSeconds = 10.0
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
     public var blasThreads = 0
@@ -71,6 +77,10 @@ extension ServiceSettings {
             maxSegmentsPerRequest: maxSegmentsPerRequest,
             maxComputeTime: maxComputeSeconds > 0 ? .milliseconds(Int64((maxComputeSeconds * 1000).rounded())) : nil,
             tenantQueuePercent: tenantQueuePercent,
+            maxConnections: maxConnections > 0 ? maxConnections : DescriptorLimit.defaultMaxConnections,
+            maxConnectionsPerPeer: maxConnectionsPerPeer > 0 ? maxConnectionsPerPeer : nil,
+            maxReplyBytes: maxReplyBytes,
+            handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
     }
 

@@ -60,8 +60,11 @@ extension SettingKey {
                    read: { .integer($0[keyPath: keyPath]) })
     }
 
+    /// `maximum` keeps values that become durations within what `Duration` and libzmq's
+    /// millisecond options can hold, so a huge number is refused rather than trapping later.
     static func number(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Double> & Sendable,
-                       minimum: Double, reloadable: Bool = false, _ summary: String) -> SettingKey {
+                       minimum: Double, maximum: Double = .greatestFiniteMagnitude, reloadable: Bool = false,
+                       _ summary: String) -> SettingKey {
         SettingKey(name: name, summary: summary, reloadable: reloadable, kind: .number,
                    assign: { settings, value throws(SettingProblem) in
                        let number: Double
@@ -71,6 +74,7 @@ extension SettingKey {
                        default: throw SettingProblem("expected a number")
                        }
                        guard number.isFinite, number >= minimum else { throw SettingProblem("must be a number of at least \(minimum)") }
+                       guard number <= maximum else { throw SettingProblem("must be at most \(maximum)") }
                        settings[keyPath: keyPath] = number
                    },
                    read: { .number($0[keyPath: keyPath]) })

@@ -71,6 +71,13 @@ extension ZMQSocket {
         try setOption(ZMQ_HEARTBEAT_TTL, "ZMQ_HEARTBEAT_TTL", ttl)
     }
 
+    /// Milliseconds a new connection has to complete the ZMTP handshake (greeting and security
+    /// mechanism) before libzmq closes it (0: forever). It is what frees the descriptor of a peer
+    /// that connects and never speaks.
+    public func setHandshakeInterval(_ milliseconds: Int32) throws {
+        try setOption(ZMQ_HANDSHAKE_IVL, "ZMQ_HANDSHAKE_IVL", milliseconds)
+    }
+
     /// Act as the CURVE server (the side holding the long-term secret key). Pair it with
     /// ``setCurveKeys(publicKey:secretKey:serverKey:)`` without a server key.
     public func setCurveServer(_ enabled: Bool) throws {

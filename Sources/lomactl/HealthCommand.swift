@@ -19,6 +19,8 @@ struct Health: AsyncParsableCommand {
         let limits = health.limits
         print("limits: frame \(formatBytes(limits.maxFrameBytes)) (hard \(formatBytes(limits.hardMaxMessageBytes))), " +
               "\(limits.maxFrames) frames, queue \(limits.queueDepth) (\(formatBytes(limits.maxQueuedBytes))), workers \(limits.workers)")
+        print("connections: \(limits.maxConnections) (\(limits.maxConnectionsPerPeer) per peer), " +
+              "unread replies \(formatBytes(limits.maxReplyBytes))")
         print("tenant: \(health.tenant)")
         if health.models.isEmpty {
             print("models: none")

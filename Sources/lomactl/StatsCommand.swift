@@ -18,6 +18,8 @@ struct Stats: AsyncParsableCommand {
         print("uptime \(formatDuration(stats.uptimeSeconds)), queue \(stats.queueDepth), " +
               "workers \(stats.busyWorkers)/\(stats.workers) busy, requests hold \(formatBytes(stats.heldRequestBytes)), " +
               "undeliverable replies \(stats.undeliverableReplies)")
+        print("connections \(stats.connections) (refused \(stats.refusedConnections)), " +
+              "unread replies hold \(formatBytes(stats.heldReplyBytes)) (refused \(stats.refusedReplies))")
         for operation in stats.operations {
             let counts = operation.statuses.map { "\($0.code.name)=\($0.count)" }.joined(separator: " ")
             print("  \(operation.operation): \(counts)\(LatencySummary(operation).map { ", latency \($0)" } ?? "")")

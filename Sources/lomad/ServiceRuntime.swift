@@ -45,6 +45,9 @@ final class ServiceRuntime: Sendable {
         // Before any other thread starts, so that every thread inherits the blocked signals.
         SignalWatcher.watch(onTermination: { [self] signal in stop(signal: signal) }, onReload: { [self] in reload() })
         let settings = state.withLock { $0.settings }
+        // Before the connection limit is derived from it (ServiceSettings.daemonConfiguration).
+        let descriptors = DescriptorLimit.raiseToHardLimit()
+        logger.info("open-file limit", metadata: ["descriptors": "\(descriptors.map(String.init) ?? "unlimited")"])
         let metrics = settings.metricsListen.isEmpty ? nil : ServiceMetrics.bootstrap()
         if settings.blasThreads > 0 { BLAS.setThreadCount(settings.blasThreads) }
 

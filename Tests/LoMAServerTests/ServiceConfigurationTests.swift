@@ -72,6 +72,10 @@ struct ServiceConfigurationTests {
         ([], ["LOMAD_ENDPOINTS": "udp://x"], "endpoints = udp://x"),
         (["--store-dir", "/tmp/s"], [:], "store.directory = \"/tmp/s\": only used when store.mode = \"durable\""),
         (["--metrics-listen", "example.org:80"], [:], "metrics.listen = example.org:80: 'example.org' is not an IPv4 or [IPv6] address"),
+        (["--set", "limits.handshake_timeout_seconds=1e300"], [:], "limits.handshake_timeout_seconds = 1e300: must be at most 86400"),
+        (["--set", "limits.drain_timeout_seconds=1e300"], [:], "limits.drain_timeout_seconds = 1e300: must be at most 86400"),
+        (["--set", "limits.max_connections=-1"], [:], "limits.max_connections = -1: must be at least 0"),
+        (["--set", "batching.window_ms=1e300"], [:], "batching.window_ms = 1e300: must be at most 86400000"),
     ])
     func validationErrors(arguments: [String], environment: [String: String], message: String) throws {
         let run = try CommandRun.run("lomad", ["serve", "--print-config"] + arguments, environment: environment)

@@ -57,7 +57,7 @@ struct ServiceSystemdUnitTests {
         let unit = try String(contentsOf: Self.root.appendingPathComponent("systemd/lomad.service"), encoding: .utf8)
         let lines = Set(unit.split(separator: "\n").map(String.init))
         for required in ["Type=notify", "Restart=on-failure", "RuntimeDirectory=lomad", "StateDirectory=lomad",
-                         "ConfigurationDirectory=lomad", "User=lomad", "SupplementaryGroups=lomad-clients",
+                         "ConfigurationDirectory=lomad", "User=lomad", "SupplementaryGroups=lomad-clients", "LimitNOFILE=65536",
                          "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
                          "MemoryDenyWriteExecute=yes", "SystemCallFilter=@system-service", "CapabilityBoundingSet=",
                          "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "RestartPreventExitStatus=78"] {

@@ -23,15 +23,24 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Starts `lomad serve` and waits until it logs that it serves (or exits, which throws).
-    /// - Parameter endpoints: where to bind; default one fresh ipc endpoint.
+    /// - Parameters:
+    ///   - endpoints: where to bind; default one fresh ipc endpoint.
+    ///   - descriptorLimit: when set, the daemon runs under `ulimit -n` of this many (soft and
+    ///     hard, so it cannot raise it), through `/bin/sh`, which `exec`s it: the process is lomad.
     public init(arguments: [String] = [], endpoints: [String]? = nil, environment: [String: String] = [:],
-                timeout: Duration = .seconds(30)) throws {
+                descriptorLimit: Int? = nil, timeout: Duration = .seconds(30)) throws {
         directory = try TemporaryDirectory("lomad-daemon").url
         stderrFile = directory.appendingPathComponent("stderr.log")
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let bind = endpoints ?? ["ipc://\(directory.path)/lomad.sock"]
-        process.executableURL = Self.executable("lomad")
-        process.arguments = ["serve"] + bind.flatMap { ["--endpoint", $0] } + arguments
+        let lomad = ["serve"] + bind.flatMap { ["--endpoint", $0] } + arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.executable("lomad").path] + lomad
+        } else {
+            process.executableURL = Self.executable("lomad")
+            process.arguments = lomad
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         process.standardOutput = FileHandle.nullDevice

@@ -84,6 +84,26 @@ struct SocketOptionTests {
         #expect(delivered == [0, 512])
     }
 
+    /// Why lomad cannot change its hard frame limit on reload: libzmq copies the socket's options
+    /// into each listener at bind, and connections accepted later get the listener's copy.
+    @Test("ZMQ_MAXMSGSIZE set after bind does not reach connections to that endpoint")
+    func maxMessageSizeIsFixedAtBind() async throws {
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        let delivered = try await ZMQTestThread.run { () -> Int in
+            let pull = try ZMQSocket(context: context, type: .pull)
+            try pull.setMaxMessageSize(1024)
+            try pull.setReceiveTimeout(500)
+            let endpoint = try ZMQTestTransport.tcp.bindUnique(pull)
+            try pull.setMaxMessageSize(1 << 20)
+            let push = try ZMQSocket(context: context, type: .push)
+            try push.connect(endpoint)
+            try push.send(ZMQFrame(bytes: [UInt8](repeating: 7, count: 4096)))
+            return try pull.receiveFrame()?.count ?? 0
+        }
+        #expect(delivered == 0, "the raised limit reached a connection to an endpoint bound before it")
+    }
+
     @Test("Receive timeout and dontWait return nil instead of blocking; dontWait send returns false")
     func nonBlockingCalls() throws {
         let context = try ZMQContext()

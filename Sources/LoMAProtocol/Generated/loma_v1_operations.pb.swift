@@ -134,6 +134,16 @@ public nonisolated struct Loma_V1_Limits: Sendable {
   /// RESOURCE_EXHAUSTED.
   public var maxQueuedBytes: UInt64 = 0
 
+  /// Client connections held at once, in all and per peer (a uid on ipc, an address on tcp);
+  /// more are closed as they connect.
+  public var maxConnections: UInt32 = 0
+
+  public var maxConnectionsPerPeer: UInt32 = 0
+
+  /// Bytes of replies that may wait for clients to read them; a reply past it is answered
+  /// RESOURCE_EXHAUSTED.
+  public var maxReplyBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -224,6 +234,18 @@ public nonisolated struct Loma_V1_StatsReply: Sendable {
   public var hasTenant: Bool {self._tenant != nil}
   /// Clears the value of `tenant`. Subsequent reads from it will return its default value.
   public mutating func clearTenant() {self._tenant = nil}
+
+  /// Client connections open now (limits.max_connections bounds them), and connections shut at
+  /// once because a connection limit was reached.
+  public var connections: UInt32 = 0
+
+  public var refusedConnections: UInt64 = 0
+
+  /// Bytes of replies waiting to be written to clients (limits.max_reply_bytes bounds them), and
+  /// replies answered resource_exhausted instead because they would not fit.
+  public var heldReplyBytes: UInt64 = 0
+
+  public var refusedReplies: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -868,7 +890,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -882,6 +904,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.workers) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.maxQueuedBytes) }()
+      case 20: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnections) }()
+      case 21: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnectionsPerPeer) }()
+      case 22: try { try decoder.decodeSingularUInt64Field(value: &self.maxReplyBytes) }()
       default: break
       }
     }
@@ -906,6 +931,15 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.maxQueuedBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.maxQueuedBytes, fieldNumber: 6)
     }
+    if self.maxConnections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxConnections, fieldNumber: 20)
+    }
+    if self.maxConnectionsPerPeer != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxConnectionsPerPeer, fieldNumber: 21)
+    }
+    if self.maxReplyBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxReplyBytes, fieldNumber: 22)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -916,6 +950,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.queueDepth != rhs.queueDepth {return false}
     if lhs.workers != rhs.workers {return false}
     if lhs.maxQueuedBytes != rhs.maxQueuedBytes {return false}
+    if lhs.maxConnections != rhs.maxConnections {return false}
+    if lhs.maxConnectionsPerPeer != rhs.maxConnectionsPerPeer {return false}
+    if lhs.maxReplyBytes != rhs.maxReplyBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1022,7 +1059,7 @@ nonisolated extension Loma_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}uptime_seconds\0\u{3}queue_depth\0\u{3}busy_workers\0\u{1}workers\0\u{1}operations\0\u{3}undeliverable_replies\0\u{3}batch_sizes\0\u{1}store\0\u{3}held_request_bytes\0\u{1}tenant\0\u{2}\u{a}connections\0\u{3}refused_connections\0\u{3}held_reply_bytes\0\u{3}refused_replies\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1040,6 +1077,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
       case 8: try { try decoder.decodeSingularMessageField(value: &self._store) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.heldRequestBytes) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._tenant) }()
+      case 20: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
+      case 21: try { try decoder.decodeSingularUInt64Field(value: &self.refusedConnections) }()
+      case 22: try { try decoder.decodeSingularUInt64Field(value: &self.heldReplyBytes) }()
+      case 23: try { try decoder.decodeSingularUInt64Field(value: &self.refusedReplies) }()
       default: break
       }
     }
@@ -1080,6 +1121,18 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._tenant {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     } }()
+    if self.connections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.connections, fieldNumber: 20)
+    }
+    if self.refusedConnections != 0 {
+      try visitor.visitSingularUInt64Field(value: self.refusedConnections, fieldNumber: 21)
+    }
+    if self.heldReplyBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heldReplyBytes, fieldNumber: 22)
+    }
+    if self.refusedReplies != 0 {
+      try visitor.visitSingularUInt64Field(value: self.refusedReplies, fieldNumber: 23)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1094,6 +1147,10 @@ nonisolated extension Loma_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs._store != rhs._store {return false}
     if lhs.heldRequestBytes != rhs.heldRequestBytes {return false}
     if lhs._tenant != rhs._tenant {return false}
+    if lhs.connections != rhs.connections {return false}
+    if lhs.refusedConnections != rhs.refusedConnections {return false}
+    if lhs.heldReplyBytes != rhs.heldReplyBytes {return false}
+    if lhs.refusedReplies != rhs.refusedReplies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

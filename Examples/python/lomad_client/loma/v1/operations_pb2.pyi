@@ -98,20 +98,26 @@ class HealthRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ["hard_max_message_bytes", "max_frame_bytes", "max_frames", "max_queued_bytes", "queue_depth", "workers"]
+    __slots__ = ["hard_max_message_bytes", "max_connections", "max_connections_per_peer", "max_frame_bytes", "max_frames", "max_queued_bytes", "max_reply_bytes", "queue_depth", "workers"]
     HARD_MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONNECTIONS_PER_PEER_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLY_BYTES_FIELD_NUMBER: _ClassVar[int]
     QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     hard_max_message_bytes: int
+    max_connections: int
+    max_connections_per_peer: int
     max_frame_bytes: int
     max_frames: int
     max_queued_bytes: int
+    max_reply_bytes: int
     queue_depth: int
     workers: int
-    def __init__(self, max_frame_bytes: _Optional[int] = ..., hard_max_message_bytes: _Optional[int] = ..., max_frames: _Optional[int] = ..., queue_depth: _Optional[int] = ..., workers: _Optional[int] = ..., max_queued_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_frame_bytes: _Optional[int] = ..., hard_max_message_bytes: _Optional[int] = ..., max_frames: _Optional[int] = ..., queue_depth: _Optional[int] = ..., workers: _Optional[int] = ..., max_queued_bytes: _Optional[int] = ..., max_connections: _Optional[int] = ..., max_connections_per_peer: _Optional[int] = ..., max_reply_bytes: _Optional[int] = ...) -> None: ...
 
 class ListSequencesReply(_message.Message):
     __slots__ = ["sequences"]
@@ -248,12 +254,16 @@ class SequenceInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[int] = ..., memory_tokens: _Optional[int] = ..., next_position: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
 class StatsReply(_message.Message):
-    __slots__ = ["batch_sizes", "busy_workers", "held_request_bytes", "operations", "queue_depth", "store", "tenant", "undeliverable_replies", "uptime_seconds", "workers"]
+    __slots__ = ["batch_sizes", "busy_workers", "connections", "held_reply_bytes", "held_request_bytes", "operations", "queue_depth", "refused_connections", "refused_replies", "store", "tenant", "undeliverable_replies", "uptime_seconds", "workers"]
     BATCH_SIZES_FIELD_NUMBER: _ClassVar[int]
     BUSY_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    HELD_REPLY_BYTES_FIELD_NUMBER: _ClassVar[int]
     HELD_REQUEST_BYTES_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_REPLIES_FIELD_NUMBER: _ClassVar[int]
     STORE_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNDELIVERABLE_REPLIES_FIELD_NUMBER: _ClassVar[int]
@@ -261,15 +271,19 @@ class StatsReply(_message.Message):
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     batch_sizes: _containers.RepeatedCompositeFieldContainer[BatchSizeCount]
     busy_workers: int
+    connections: int
+    held_reply_bytes: int
     held_request_bytes: int
     operations: _containers.RepeatedCompositeFieldContainer[OperationStats]
     queue_depth: int
+    refused_connections: int
+    refused_replies: int
     store: StoreStats
     tenant: TenantUsage
     undeliverable_replies: int
     uptime_seconds: float
     workers: int
-    def __init__(self, uptime_seconds: _Optional[float] = ..., queue_depth: _Optional[int] = ..., busy_workers: _Optional[int] = ..., workers: _Optional[int] = ..., operations: _Optional[_Iterable[_Union[OperationStats, _Mapping]]] = ..., undeliverable_replies: _Optional[int] = ..., batch_sizes: _Optional[_Iterable[_Union[BatchSizeCount, _Mapping]]] = ..., store: _Optional[_Union[StoreStats, _Mapping]] = ..., held_request_bytes: _Optional[int] = ..., tenant: _Optional[_Union[TenantUsage, _Mapping]] = ...) -> None: ...
+    def __init__(self, uptime_seconds: _Optional[float] = ..., queue_depth: _Optional[int] = ..., busy_workers: _Optional[int] = ..., workers: _Optional[int] = ..., operations: _Optional[_Iterable[_Union[OperationStats, _Mapping]]] = ..., undeliverable_replies: _Optional[int] = ..., batch_sizes: _Optional[_Iterable[_Union[BatchSizeCount, _Mapping]]] = ..., store: _Optional[_Union[StoreStats, _Mapping]] = ..., held_request_bytes: _Optional[int] = ..., tenant: _Optional[_Union[TenantUsage, _Mapping]] = ..., connections: _Optional[int] = ..., refused_connections: _Optional[int] = ..., held_reply_bytes: _Optional[int] = ..., refused_replies: _Optional[int] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
     __slots__ = []
