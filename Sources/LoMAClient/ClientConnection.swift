@@ -17,6 +17,16 @@ final class ClientConnection: @unchecked Sendable {
     private var reached = false
     /// Whether `current` speaks CURVE, which decides how a failed handshake is explained.
     private var usesCurve = false
+    /// Handshakes of `current` the peer cut short in a row (see `handshakeCutLimit`).
+    private var handshakesCut = 0
+    /// How many cut handshakes in a row end an attempt early. A peer that closes the connection
+    /// mid-handshake may be lomad at its connection limit (which passes), a CURVE endpoint to a
+    /// client without keys or with the wrong server key, or not lomad: libzmq reports all of
+    /// them alike, so they are retried like a timeout, not refused at once.
+    static let handshakeCutLimit = 3
+    /// Why the current attempt is over before its timeout: the peer cut its handshakes
+    /// `handshakeCutLimit` times in a row. Nil while the attempt may still succeed.
+    private(set) var attemptCutShort: String?
     private var lastRequestID: UInt64 = 0
 
     func nextRequestID() -> UInt64 {
@@ -46,6 +56,8 @@ final class ClientConnection: @unchecked Sendable {
         try socket.connect(endpoint.description)
         current = socket
         reached = false
+        handshakesCut = 0
+        attemptCutShort = nil
         usesCurve = curve != nil
         return socket
     }
@@ -60,8 +72,11 @@ final class ClientConnection: @unchecked Sendable {
         guard let monitor else { return nil }
         while let frames = try? monitor.receiveMessage(dontWait: true), let event = ZMQSocketEvent(frames: frames) {
             switch event.event {
-            case .connected, .handshakeSucceeded:
+            case .connected:
                 reached = true
+            case .handshakeSucceeded:
+                reached = true
+                handshakesCut = 0
             case .handshakeFailedAuthentication:
                 return .refused(endpoint: endpoint.description, reason: usesCurve
                     ? "the daemon does not admit this client's CURVE key (ZAP status \(event.value)); add its public key to the clients file"
@@ -72,11 +87,12 @@ final class ClientConnection: @unchecked Sendable {
                     ? "the CURVE handshake broke the protocol (error \(event.value)); check --server-key and --client-key"
                     : "the endpoint requires CURVE; pass --server-key and --client-key")
             case .handshakeFailedNoDetail:
-                // The peer hung up mid-handshake: what a CURVE daemon does to a client without
-                // keys or with the wrong server key (and what a peer that is not lomad does).
-                return .refused(endpoint: endpoint.description, reason: usesCurve
-                    ? "the CURVE handshake failed; check that --server-key is the daemon's public key"
-                    : "the peer hung up during the handshake: the endpoint requires CURVE (pass --server-key and --client-key), or it is not lomad")
+                handshakesCut += 1
+                if handshakesCut >= Self.handshakeCutLimit {
+                    attemptCutShort = "the peer closed the connection during the handshake \(handshakesCut) times: lomad's connection limit may be reached (retry later), "
+                        + (usesCurve ? "the server key may not be the daemon's (check --server-key), " : "the endpoint may require CURVE (pass --server-key and --client-key), ")
+                        + "or it is not lomad"
+                }
             case ConnectionEvents.closed, ConnectionEvents.connectRetried:
                 guard !reached else { continue }
                 if let path = endpoint.ipcPath {

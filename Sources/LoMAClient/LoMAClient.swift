@@ -105,6 +105,7 @@ public final class LoMAClient: Sendable {
         let head: [UInt8] = try request.serializedBytes()
 
         let attempts = idempotent ? retries + 1 : 1
+        var lastAttemptCutShort: String?
         for _ in 0..<attempts {
             let socket = try connection.socket(context: context, endpoint: endpoint, limits: limits, curve: curve)
             let frames = [ZMQFrame(bytes: head)] + tensors.map { ZMQFrame(bytes: $0.bytes) }
@@ -118,8 +119,12 @@ public final class LoMAClient: Sendable {
                 connection.close()
                 throw error
             }
+            lastAttemptCutShort = connection.attemptCutShort
             // Lazy pirate: the old socket may hold a half-sent request or a late reply; drop it.
             connection.close()
+        }
+        if let reason = lastAttemptCutShort {
+            throw LoMAClientError.unavailable(endpoint: endpoint.description, reason: reason)
         }
         throw LoMAClientError.timeout(endpoint: endpoint.description, attempts: attempts, timeout: timeout)
     }
@@ -136,6 +141,8 @@ public final class LoMAClient: Sendable {
             if ready.count > 1, ready[1].contains(.readable), let failure = connection.linkFailure(endpoint: endpoint) {
                 throw failure
             }
+            // Handshakes cut short again and again: this attempt ends as a timeout would.
+            if connection.attemptCutShort != nil { return nil }
             guard ready[0].contains(.readable), let frames = try socket.receiveMessage(dontWait: true) else { continue }
             let decoded: DecodedMessage<Loma_V1_Reply>
             do {

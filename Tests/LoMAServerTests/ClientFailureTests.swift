@@ -107,16 +107,18 @@ struct ClientFailureTests {
         #expect(elapsed < Self.longTimeout)
     }
 
-    @Test("a tcp peer that hangs up during the handshake fails at once, naming CURVE and 'not lomad' as the causes")
+    @Test("a tcp peer that keeps hanging up during the handshake ends each attempt early; the call fails as unavailable naming the causes")
     func peerThatHangsUp() async throws {
         let listener = try HangUpListener()
         let client = try LoMAClient(endpoint: try Endpoint(connectingTo: "tcp://127.0.0.1:\(listener.port)"), timeout: Self.longTimeout)
         let (error, elapsed) = try await Self.failure { _ = try await client.health() }
-        guard case .refused(_, let reason) = error else {
-            Issue.record("expected a refusal, got \(error)")
+        guard case .unavailable(_, let reason) = error else {
+            Issue.record("expected unavailable, got \(error)")
             return
         }
-        #expect(reason.contains("requires CURVE") && reason.contains("not lomad"), "\(reason)")
+        // lomad past its connection limit does the same (ReliabilityConnectionTests), so it is
+        // retried like a timeout, not refused.
+        #expect(reason.contains("connection limit") && reason.contains("require CURVE") && reason.contains("not lomad"), "\(reason)")
         #expect(elapsed < Self.longTimeout)
         listener.stop()
     }
@@ -167,17 +169,20 @@ struct ClientFailureTests {
         #expect(try await setup.curveClient("alice").health().tenant == "alice")
     }
 
-    @Test("a client without CURVE keys at a CURVE endpoint is refused at once and told about CURVE")
+    @Test("a client without CURVE keys at a CURVE endpoint fails well before the timeout and is told about CURVE")
     func plainClientAtCurveEndpoint() async throws {
         let setup = try AuthenticatedDaemon(clients: ["alice"], tenants: [.init(name: "alice", clients: ["alice"])])
         let plain = try setup.plainTCPClient(timeout: Self.longTimeout)
         let (error, elapsed) = try await Self.failure { _ = try await plain.health() }
         #expect(elapsed < Self.longTimeout)
-        guard case .refused(_, let reason) = error else {
-            Issue.record("expected a refusal, got \(error)")
-            return
+        // libzmq reports either the mechanism mismatch (a refusal) or, when the daemon closes
+        // first, a cut handshake (unavailable once every attempt was cut); both name CURVE.
+        switch error {
+        case .refused(_, let reason), .unavailable(_, let reason):
+            #expect(reason.contains("CURVE"), "\(reason)")
+        default:
+            Issue.record("expected a refusal or unavailable, got \(error)")
         }
-        #expect(reason.contains("CURVE"), "\(reason)")
     }
 
     @Test("a live daemon is not mistaken for a missing one, over ipc and tcp")

@@ -62,14 +62,16 @@ class AsyncConnection(ConnectionCore):
     async def request(self, request: envelope_pb2.Request, tensors: list[OutgoingTensor], idempotent: bool) -> Answer:
         async with self._turn:
             head = self.next_request(request)
+            cut_short: str | None = None
             for _ in range(self.attempts(idempotent)):
                 socket, monitor = await self._ready_socket()
                 await socket.send_multipart(frames_of(head, tensors), copy=False)
                 answer = await self._await_reply(socket, monitor, request.request_id)
                 if answer is not None:
                     return answer
+                cut_short = self.attempt_cut_short
                 self.close()
-            raise self.timed_out(idempotent)
+            raise self.gave_up(idempotent, cut_short)
 
     async def _await_reply(self, socket: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket,
                            request_id: int) -> Answer | None:
@@ -88,4 +90,6 @@ class AsyncConnection(ConnectionCore):
                 if problem is not None:
                     self.close()
                     raise problem
+                if self.attempt_cut_short is not None:
+                    return None
         return None

@@ -32,9 +32,20 @@ from .tensors import OutgoingTensor
 # A refused connection shows as CLOSED (the failed attempt's descriptor) then CONNECT_RETRIED;
 # an established connection that drops shows DISCONNECTED then CONNECT_RETRIED, and is left to
 # the timeout and retries (the daemon may be restarting, or a mechanism mismatch may be at work).
+# Handshake outcomes, read as the Swift and C clients read them: a refused key or a mechanism
+# mismatch is final at once; a handshake the peer cuts short (HANDSHAKE_FAILED_NO_DETAIL) is what
+# lomad at its connection limit does as well as a CURVE endpoint to a client without keys, so it
+# ends the attempt early after HANDSHAKE_CUT_LIMIT in a row and is retried like a timeout.
 MONITORED_EVENTS = (
-    zmq.EVENT_CLOSED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    zmq.EVENT_CLOSED
+    | zmq.EVENT_DISCONNECTED
+    | zmq.EVENT_CONNECT_RETRIED
+    | zmq.EVENT_HANDSHAKE_SUCCEEDED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
+HANDSHAKE_CUT_LIMIT = 3
 
 Answer = tuple[envelope_pb2.Reply, list[zmq.Frame]]
 
@@ -61,6 +72,10 @@ class ConnectionCore:
         self.curve = curve
         self._request_ids = itertools.count(1)
         self._previous_event = 0
+        self._handshakes_cut = 0
+        # Why the current attempt is over before its timeout (handshakes cut short); None while
+        # it may still succeed.
+        self.attempt_cut_short: str | None = None
 
     def attempts(self, idempotent: bool) -> int:
         return self.retries + 1 if idempotent else 1
@@ -91,6 +106,8 @@ class ConnectionCore:
 
     def watch_new_socket(self) -> None:
         self._previous_event = 0
+        self._handshakes_cut = 0
+        self.attempt_cut_short = None
 
     def refusal(self, monitor_frames: list[bytes]) -> LomadError | None:
         """The error a monitor event means, or None for an event that changes nothing."""
@@ -108,9 +125,28 @@ class ConnectionCore:
             )
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             return NotAdmitted(self.endpoint)
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._handshakes_cut = 0
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            if self.curve is None:
+                return NotAdmitted(self.endpoint, "requires CURVE on this endpoint (pass curve=CurveKeys.from_files(...))")
+            return NotAdmitted(self.endpoint, "broke off the CURVE handshake: check that the server key is the daemon's public key")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            self._handshakes_cut += 1
+            if self._handshakes_cut >= HANDSHAKE_CUT_LIMIT:
+                self.attempt_cut_short = (
+                    f"the peer closed the connection during the handshake {self._handshakes_cut} times: "
+                    "lomad's connection limit may be reached (retry later), "
+                    + ("the server key may not be the daemon's, " if self.curve is not None
+                       else "the endpoint may require CURVE (pass curve=CurveKeys.from_files(...)), ")
+                    + "or it is not lomad"
+                )
         return None
 
-    def timed_out(self, idempotent: bool) -> LomadTimeout:
+    def gave_up(self, idempotent: bool, cut_short: str | None) -> LomadUnavailable:
+        """The error once every attempt is spent: the last one's cut handshakes, else a timeout."""
+        if cut_short is not None:
+            return LomadUnavailable(self.endpoint, cut_short)
         return LomadTimeout(self.endpoint, self.attempts(idempotent), self.timeout)
 
     @staticmethod
@@ -173,6 +209,7 @@ class Connection(ConnectionCore):
         """Sends `request` (its descriptors already naming frames 1..n in `tensors` order) and
         returns the OK reply with all its frames; raises the status's exception otherwise."""
         head = self.next_request(request)
+        cut_short: str | None = None
         for _ in range(self.attempts(idempotent)):
             socket, monitor = self._ready_socket()
             # copy=False: pyzmq hands the arrays' memory to libzmq instead of copying the KV.
@@ -180,8 +217,9 @@ class Connection(ConnectionCore):
             answer = self._await_reply(socket, monitor, request.request_id)
             if answer is not None:
                 return answer
+            cut_short = self.attempt_cut_short
             self.close()
-        raise self.timed_out(idempotent)
+        raise self.gave_up(idempotent, cut_short)
 
     def _await_reply(self, socket: zmq.Socket, monitor: zmq.Socket, request_id: int) -> Answer | None:
         poller = zmq.Poller()
@@ -199,4 +237,6 @@ class Connection(ConnectionCore):
                 if problem is not None:
                     self.close()
                     raise problem
+                if self.attempt_cut_short is not None:
+                    return None
         return None

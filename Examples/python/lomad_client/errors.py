@@ -53,14 +53,15 @@ class LomadTimeout(LomadUnavailable, TimeoutError):
 
 
 class NotAdmitted(LomadError):
-    """The daemon refused this client's CURVE key (not in its clients file) during the handshake."""
+    """The handshake failed: the daemon refused this client's CURVE key (not in its clients file),
+    the client speaks plain ZMTP to a CURVE endpoint, or holds the wrong server key."""
 
     kind = "not admitted"
     exit_code = 5
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, reason: str = "refused this client's CURVE key (is its public key in the clients file?)"):
         self.endpoint = endpoint
-        super().__init__(f"lomad at {endpoint} refused this client's CURVE key (is its public key in the clients file?)")
+        super().__init__(f"lomad at {endpoint} {reason}")
 
 
 class MalformedReply(LomadError):

@@ -11,7 +11,7 @@ import pytest
 import zmq
 
 from testing_support import MODELS
-from lomad_client import Client, CurveKeys, LomadTimeout, NotAdmitted, NotFound, read_key_file
+from lomad_client import Client, CurveKeys, LomadUnavailable, NotAdmitted, NotFound, read_key_file
 from lomad_client.daemon import LocalDaemon
 
 
@@ -56,8 +56,14 @@ def test_admitted_key_acts_as_its_tenant_and_others_are_refused(secured):
     team = CurveKeys.from_files(directory / "server.key.pub", directory / "team.key")
     with Client(endpoint, timeout=10.0, curve=team) as client:
         assert client.health().tenant == "team"
-    with Client(endpoint, timeout=1.0, retries=0) as plain, pytest.raises(LomadTimeout):
+    timeout = 30.0
+    started = time.monotonic()
+    # libzmq reports the mechanism mismatch (not admitted) or, when the daemon closes first, a
+    # handshake cut short, retried like a timeout and then unavailable; both name CURVE, at once.
+    with Client(endpoint, timeout=timeout, retries=2) as plain, pytest.raises((NotAdmitted, LomadUnavailable)) as caught:
         plain.health()
+    assert time.monotonic() - started < timeout
+    assert "CURVE" in str(caught.value) and caught.value.exit_code in (3, 5)
 
 
 def test_a_refused_key_is_reported_before_the_timeout_would_have(secured):
