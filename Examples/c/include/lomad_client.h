@@ -24,7 +24,10 @@
  * kind of failure and a one-line message naming what went wrong. The endpoint is checked before
  * any socket exists (LOMAD_ERR_ENDPOINT); a missing ipc socket file or a refused connection fails
  * at once (LOMAD_ERR_UNAVAILABLE) instead of waiting for the timeout, and so does a refused CURVE
- * key (LOMAD_ERR_NOT_ADMITTED); a request without a reply
+ * key or a CURVE mismatch the handshake names (LOMAD_ERR_NOT_ADMITTED). A peer that closes the
+ * connection during the handshake 3 times in a row (a daemon at its connection limit, a CURVE
+ * endpoint without keys or with another server key, not lomad) ends the attempt as a timeout
+ * would, and the last attempt's as LOMAD_ERR_UNAVAILABLE; a request without a reply
  * within `timeout_ms` is re-sent on a fresh socket up to `retries` more times unless re-sending
  * could apply it twice (compress into a sequence, fork, delete): those fail after one attempt.
  * The defaults are those of every lomad client (Examples/README.md, "Timeouts and errors").
@@ -62,9 +65,12 @@ typedef enum {
     LOMAD_ERR_MALFORMED = -4,    /* the reply is not a valid loma.v1 reply */
     LOMAD_ERR_STATUS = -5,       /* lomad answered with a non-OK status (see status_code) */
     LOMAD_ERR_ENDPOINT = -6,     /* not an ipc:///absolute/path or tcp://host:port endpoint */
-    LOMAD_ERR_UNAVAILABLE = -7,  /* no daemon: no ipc socket file, or the connection was refused */
-    LOMAD_ERR_NOT_ADMITTED = -8  /* lomad refused this client's CURVE key or wants CURVE and got none, or
-                                  * the peer hung up during the handshake (CURVE or not lomad) */
+    LOMAD_ERR_UNAVAILABLE = -7,  /* no daemon: no ipc socket file, or the connection was refused; or
+                                  * the peer closed the connection during the handshake 3 times in
+                                  * a row on the last attempt (connection limit reached: retry
+                                  * later; or CURVE needed, another server key, not lomad) */
+    LOMAD_ERR_NOT_ADMITTED = -8  /* lomad refused this client's CURVE key, or the handshake named a
+                                  * CURVE mismatch (CURVE wanted and none given, or the reverse) */
 } lomad_result;
 
 /* Same values as loma.v1.DType and loma.v1.KVLayout. */

@@ -4,6 +4,9 @@
  * mistaken for the next one's). Each socket has a monitor so that the failures libzmq hides
  * behind its silent reconnect loop are reported at once: a refused connection (the daemon is not
  * there) and a refused CURVE handshake (this key is not admitted), instead of after the timeout.
+ * A peer that closes the connection during the handshake is ambiguous (a daemon at its
+ * connection limit, a CURVE endpoint, a wrong server key, not lomad): a few such hang-ups in a
+ * row end the attempt as a timeout would, and the last attempt's fails as LOMAD_ERR_UNAVAILABLE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,8 @@ struct lomad_client {
     void *monitor;       /* PAIR socket receiving `socket`'s monitor events */
     int connected;       /* the current socket's transport connected (before any handshake) */
     int handshake_done;  /* the current socket completed a ZMTP handshake */
+    int hang_ups;        /* consecutive handshakes the peer closed on the current socket */
+    int reconnecting;    /* libzmq's next CONNECT_RETRIED is its reconnect after a hang-up, not a refusal */
     unsigned socket_serial;
     char *endpoint;
     const char *ipc_path; /* inside endpoint; NULL for tcp */
@@ -174,6 +179,8 @@ static void close_socket(lomad_client *client) {
     }
     client->connected = 0;
     client->handshake_done = 0;
+    client->hang_ups = 0;
+    client->reconnecting = 0;
 }
 
 void lomad_client_free(lomad_client *client) {
@@ -303,38 +310,53 @@ static int ipc_refuses(const char *path) {
     return refused;
 }
 
-/* The peer closed the connection during the handshake: what a CURVE daemon does to a client
- * with the wrong server key or none, and what a peer that is not lomad does. The same kind and
- * explanation as lomactl's. */
-static lomad_result hung_up(const lomad_client *client, lomad_error *err) {
-    if (client->curve)
-        return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0,
-                          "lomad at %s: the CURVE handshake failed; check that the server key is the daemon's public key",
-                          client->endpoint);
-    return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0,
-                      "lomad at %s: the peer hung up during the handshake: the endpoint requires CURVE (pass a server key "
-                      "and a client secret key), or it is not lomad",
-                      client->endpoint);
+/* Hang-ups during the handshake in a row after which an attempt ends as a timeout would. */
+#define LOMAD_MAX_HANG_UPS 3
+
+/* The peer closed the connection during the handshake: a daemon past its connection limit does
+ * that (and comes back), and so does a CURVE daemon to a client without keys or with the wrong
+ * server key, and a peer that is not lomad. Only LOMAD_MAX_HANG_UPS in a row end the attempt. */
+static lomad_result hung_up(lomad_client *client) {
+    client->connected = 0;
+    client->reconnecting = 1;
+    return ++client->hang_ups >= LOMAD_MAX_HANG_UPS ? LOMAD_ERR_TIMEOUT : LOMAD_OK;
 }
 
-/* Reads the monitor's pending events; a failure they show ends the attempt. */
+/* Reads the monitor's pending events; a failure they show ends the attempt (LOMAD_ERR_TIMEOUT,
+ * err untouched: too many hang-ups during the handshake). */
 static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
     for (;;) {
         uint32_t value;
         uint16_t event = next_event(client, &value);
         if (event == 0) return LOMAD_OK;
+        lomad_result result;
         switch (event) {
-        case ZMQ_EVENT_CONNECTED: client->connected = 1; break;
+        case ZMQ_EVENT_CONNECTED:
+            client->connected = 1;
+            client->reconnecting = 0;
+            break;
         case ZMQ_EVENT_DISCONNECTED: /* the daemon went away: a refused reconnect means it is gone */
             client->connected = 0;
             client->handshake_done = 0;
             break;
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: client->handshake_done = 1; break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            client->handshake_done = 1;
+            client->hang_ups = 0;
+            break;
         case ZMQ_EVENT_CONNECT_RETRIED:
             /* Before any handshake (or after the connection dropped), libzmq retrying means the
-             * connection was refused, or the peer accepted and hung up without speaking ZMTP. */
+             * connection was refused, or the peer accepted and hung up without speaking ZMTP;
+             * right after a hang-up it is only libzmq scheduling its reconnect. */
             if (client->handshake_done) break;
-            if (client->connected) return hung_up(client, err);
+            if (client->reconnecting) {
+                client->reconnecting = 0;
+                break;
+            }
+            if (client->connected) {
+                if ((result = hung_up(client)) != LOMAD_OK) return result;
+                client->reconnecting = 0; /* this was the reconnect */
+                break;
+            }
             if (client->ipc_path) {
                 /* A unix socket also refuses for a moment when its listen backlog is full: only
                  * our own probe being refused says that nobody listens. */
@@ -346,7 +368,9 @@ static lomad_result read_monitor(lomad_client *client, lomad_error *err) {
                                   client->endpoint);
             }
             return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0, "no lomad at %s: connection refused", client->endpoint);
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: return hung_up(client, err);
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            if ((result = hung_up(client)) != LOMAD_OK) return result;
+            break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             return lomad_fail(err, LOMAD_ERR_NOT_ADMITTED, 0, "lomad at %s refused this client's CURVE key (ZAP status %u)",
                               client->endpoint, value);
@@ -462,15 +486,23 @@ lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, 
 
     int attempts = idempotent ? client->retries + 1 : 1;
     lomad_result result = LOMAD_ERR_TIMEOUT;
+    int hung_up_on = 0; /* the last attempt ended by hang-ups during the handshake, not the timeout */
     drop_broken_socket(client);
     for (int attempt = 0; attempt < attempts && result == LOMAD_ERR_TIMEOUT; attempt++) {
         result = open_socket(client, err);
         if (result == LOMAD_OK) result = send_request(client, head, head_size, tensors, n_tensors, err);
         if (result == LOMAD_OK) result = await_reply(client, request->request_id, out, err);
+        hung_up_on = result == LOMAD_ERR_TIMEOUT && client->hang_ups >= LOMAD_MAX_HANG_UPS;
         /* Any failure but an answer leaves the socket in doubt: the next request gets a new one. */
         if (result != LOMAD_OK && result != LOMAD_ERR_STATUS && result != LOMAD_ERR_MALFORMED) close_socket(client);
     }
     free(head);
+    if (result == LOMAD_ERR_TIMEOUT && hung_up_on)
+        return lomad_fail(err, LOMAD_ERR_UNAVAILABLE, 0,
+                          "lomad at %s closed the connection during the handshake %d times: its connection limit may be "
+                          "reached (retry later), the endpoint may require CURVE keys or a different server key, or it "
+                          "is not lomad",
+                          client->endpoint, LOMAD_MAX_HANG_UPS);
     if (result == LOMAD_ERR_TIMEOUT)
         lomad_fail(err, LOMAD_ERR_TIMEOUT, 0, "no reply from lomad at %s within %d ms (%d attempt%s)%s", client->endpoint,
                    client->timeout_ms, attempts, attempts == 1 ? "" : "s",

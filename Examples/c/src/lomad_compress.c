@@ -49,8 +49,10 @@ static void usage(FILE *out) {
             "                    key file (as lomactl writes them), for a CURVE endpoint\n"
             "\n"
             "exit status: 0 ok; 1 unexpected failure (e.g. cannot write the output); 2 invalid endpoint;\n"
-            "3 no daemon answered (no socket file, refused, timeout); 4 lomad answered with an error\n"
-            "status; 5 not admitted (CURVE key refused); 64 usage error; 65 bad input file.\n",
+            "3 no daemon answered (no socket file, refused, timeout, or the connection closed during\n"
+            "the handshake: connection limit reached, CURVE needed or another server key, not lomad);\n"
+            "4 lomad answered with an error status; 5 not admitted (CURVE key refused, CURVE mismatch);\n"
+            "64 usage error; 65 bad input file.\n",
             LOMAD_DEFAULT_TIMEOUT_MS, LOMAD_DEFAULT_RETRIES);
 }
 

@@ -29,6 +29,11 @@ PROGRAM_SOURCE = Path(__file__).resolve().parent / "exercise_client.c"
 LONG_TIMEOUT_MS = 30_000
 # exercise_client's `health` mode exits 10 - lomad_result.
 EXIT_ENDPOINT, EXIT_UNAVAILABLE, EXIT_NOT_ADMITTED = 16, 17, 18
+# exercise_client's `health` mode uses the default retries: 1 + LOMAD_DEFAULT_RETRIES attempts.
+ATTEMPTS = 3
+# A peer closing the connection during the handshake 3 times in a row (a daemon at its connection
+# limit, CURVE wanted, another server key, not lomad): ambiguous, so unavailable, never a timeout.
+HUNG_UP = "closed the connection during the handshake 3 times: its connection limit may be reached (retry later)"
 
 
 def make(*arguments: str, directory: Path = C_DIR) -> subprocess.CompletedProcess:
@@ -158,7 +163,8 @@ def hangs_up():
 def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up):
     situations = [
         ("tcp://no-such-host.invalid:5555", EXIT_UNAVAILABLE, "cannot resolve host 'no-such-host.invalid'"),
-        (hangs_up, EXIT_NOT_ADMITTED, "the peer hung up during the handshake: the endpoint requires CURVE"),
+        (hangs_up, EXIT_UNAVAILABLE, f"unavailable: lomad at {hangs_up} {HUNG_UP}, the endpoint may require CURVE keys "
+                                     "or a different server key, or it is not lomad"),
         (f"ipc://{tmp_path / 'none.sock'}", EXIT_UNAVAILABLE, "unavailable: no lomad at ipc://"),
         (f"tcp://127.0.0.1:{free_tcp_port()}", EXIT_UNAVAILABLE, "connection refused"),
         (str(tmp_path / "l.sock"), EXIT_ENDPOINT, f"invalid endpoint: not an endpoint: '{tmp_path / 'l.sock'}'; did you mean"),
@@ -173,7 +179,9 @@ def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up)
                                       environment(installed))
         assert completed.returncode == status, (endpoint, completed.stdout)
         assert text in completed.stdout, (endpoint, completed.stdout)
-        assert elapsed < LONG_TIMEOUT_MS / 1000, f"{endpoint}: took {elapsed:.1f} s, as long as a timeout"
+        # Well before one attempt's timeout, let alone all of them (the hang-ups end each attempt early).
+        assert elapsed < LONG_TIMEOUT_MS / 1000 < LONG_TIMEOUT_MS * ATTEMPTS / 1000, \
+            f"{endpoint}: took {elapsed:.1f} s, as long as a timeout"
 
 
 def write_key_pair(path: Path) -> None:
@@ -203,16 +211,23 @@ def test_curve_keys_admit_and_refuse_at_once(installed, secured, tmp_path):
     completed, _ = valgrind(installed["shared"], ["health", endpoint, server, str(keys / "team.key")], tmp_path,
                             environment(installed))
     assert completed.returncode == 0 and completed.stdout.strip() == "ok tenant=team", completed.stdout
+    # Each situation: the (exit status, text) outcomes accepted. A plain client at a CURVE endpoint
+    # gets the mechanism mismatch (not admitted) or, depending on a race inside libzmq, only the
+    # peer closing the connection during the handshake (unavailable); a wrong server key only the
+    # latter. Either way well before a timeout.
+    hung_up = (EXIT_UNAVAILABLE, f"unavailable: lomad at {endpoint} {HUNG_UP}")
     situations = [
-        ([server, str(keys / "stranger.key")], "not admitted: lomad at tcp://127.0.0.1:"),
-        ([], "requires CURVE on this endpoint"),
-        ([str(keys / "stranger.key.pub"), str(keys / "team.key")], "check that the server key is the daemon's public key"),
+        ([server, str(keys / "stranger.key")], [(EXIT_NOT_ADMITTED, f"not admitted: lomad at {endpoint} refused")]),
+        ([], [(EXIT_NOT_ADMITTED, f"not admitted: lomad at {endpoint} requires CURVE on this endpoint"), hung_up]),
+        ([str(keys / "stranger.key.pub"), str(keys / "team.key")], [hung_up]),
     ]
-    for key_arguments, text in situations:
+    for key_arguments, outcomes in situations:
         completed, elapsed = valgrind(installed["shared"], ["health", endpoint, *key_arguments, str(LONG_TIMEOUT_MS)],
                                       tmp_path, environment(installed))
-        assert completed.returncode == EXIT_NOT_ADMITTED and text in completed.stdout, completed.stdout
-        assert elapsed < LONG_TIMEOUT_MS / 1000, f"took {elapsed:.1f} s, as long as a timeout"
+        assert any(completed.returncode == status and text in completed.stdout for status, text in outcomes), \
+            (key_arguments, completed.returncode, completed.stdout)
+        assert elapsed < LONG_TIMEOUT_MS / 1000 < LONG_TIMEOUT_MS * ATTEMPTS / 1000, \
+            f"took {elapsed:.1f} s, as long as a timeout"
     (tmp_path / "bad.key").write_text("# nothing here\n")
     completed, _ = valgrind(installed["shared"], ["health", endpoint, server, str(tmp_path / "bad.key")], tmp_path,
                             environment(installed))

@@ -7,6 +7,7 @@ import json
 import socket
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,42 @@ def test_no_daemon_is_reported_at_once(tmp_path):
             assert completed.returncode == 3, (endpoint, completed.stderr)
             assert f"lomad-compress: compress: no lomad at {endpoint}: {text}" in completed.stderr, completed.stderr
             assert elapsed < LONG_TIMEOUT_MS / 1000, f"{endpoint}: took {elapsed:.1f} s, as long as a timeout"
+
+
+def test_hang_ups_during_the_handshake_end_attempts_early_as_unavailable(tmp_path):
+    """A peer that accepts and closes at once (a daemon past its connection limit looks the same):
+    each attempt ends after 3 hang-ups instead of its timeout; exit 3, not "not admitted"."""
+    good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    endpoint = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        completed, elapsed = valgrind(PROGRAM, ["--endpoint", endpoint, "--input", good, "--output",
+                                                str(tmp_path / "out.safetensors"), "--timeout-ms", str(LONG_TIMEOUT_MS),
+                                                "--retries", "2"], tmp_path)
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert completed.returncode == 3, completed.stderr
+    assert (f"lomad-compress: compress: lomad at {endpoint} closed the connection during the handshake 3 times: its "
+            "connection limit may be reached (retry later), the endpoint may require CURVE keys or a different server "
+            "key, or it is not lomad") in completed.stderr, completed.stderr
+    assert elapsed < LONG_TIMEOUT_MS * 3 / 1000, f"took {elapsed:.1f} s, as long as the timeouts"
+    assert elapsed < LONG_TIMEOUT_MS / 1000, f"took {elapsed:.1f} s, as long as one timeout"
 
 
 @pytest.fixture
