@@ -93,7 +93,7 @@ final class ClientConnection: @unchecked Sendable {
                         + (usesCurve ? "the server key may not be the daemon's (check --server-key), " : "the endpoint may require CURVE (pass --server-key and --client-key), ")
                         + "or it is not lomad"
                 }
-            case ConnectionEvents.closed, ConnectionEvents.connectRetried:
+            case .closed, .connectRetried:
                 guard !reached else { continue }
                 if let path = endpoint.ipcPath {
                     // A unix socket also refuses for a moment when its listen backlog is full;
@@ -105,7 +105,7 @@ final class ClientConnection: @unchecked Sendable {
                         return .unavailable(endpoint: endpoint.description, reason:
                             "connection refused (the socket file is left from a daemon that is gone)")
                     }
-                } else if event.event == ConnectionEvents.closed {
+                } else if event.event == .closed {
                     // libzmq closes the socket it opened when the connection is refused.
                     return .unavailable(endpoint: endpoint.description, reason: "connection refused")
                 } else {
@@ -129,13 +129,8 @@ final class ClientConnection: @unchecked Sendable {
     }
 }
 
-/// The monitor events the client watches. The connection events are spelled here, from zmq.h's
-/// stable values, because the ZeroMQ module names only the ones the daemon needs.
+/// The monitor events the client watches: handshake outcomes, and the connect events that show
+/// nobody listens.
 enum ConnectionEvents {
-    /// `ZMQ_EVENT_CONNECT_RETRIED`: a connect attempt failed and libzmq will try again later.
-    static let connectRetried = ZMQSocketEvents(rawValue: 0x0004)
-    /// `ZMQ_EVENT_CLOSED`: libzmq closed the connecting socket, e.g. after a refusal.
-    static let closed = ZMQSocketEvents(rawValue: 0x0080)
-
-    static let watched: ZMQSocketEvents = ZMQSocketEvents.handshakeOutcomes.union([.connected, connectRetried, closed])
+    static let watched: ZMQSocketEvents = ZMQSocketEvents.handshakeOutcomes.union([.connected, .connectRetried, .closed])
 }

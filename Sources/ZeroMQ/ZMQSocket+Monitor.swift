@@ -8,7 +8,12 @@ public struct ZMQSocketEvents: OptionSet, Sendable {
     public static let connected = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_CONNECTED))
     public static let accepted = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_ACCEPTED))
     public static let disconnected = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_DISCONNECTED))
-    /// The security handshake failed before the mechanisms agreed (e.g. plain text against CURVE).
+    /// A connect attempt failed and libzmq will try again after the reconnect interval.
+    public static let connectRetried = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_CONNECT_RETRIED))
+    /// libzmq closed a socket it had opened, e.g. the one of a refused connect attempt.
+    public static let closed = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_CLOSED))
+    /// The connection ended during the security handshake without a reason from the peer: a
+    /// mechanism mismatch (plain text against CURVE), a wrong server key, or the peer closing it.
     public static let handshakeFailedNoDetail = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
     public static let handshakeSucceeded = ZMQSocketEvents(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_SUCCEEDED))
     /// The peers broke the handshake protocol (the value holds which rule).
