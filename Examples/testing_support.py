@@ -24,7 +24,7 @@ from Tools.loma_reference.safetensors_np import read_file  # noqa: E402  (needs 
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """||actual - expected|| / ||expected||, the measure DESIGN.md 7 bounds by 1e-4 in f32."""
+    """||actual - expected|| / ||expected||, the measure docs/loma-spec.md 7 bounds by 1e-4 in f32."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"

@@ -68,7 +68,7 @@ from quality_report import (  # noqa: E402
 
 DAEMON_METHODS = ("loma", "mean_pool", "strided")
 TEXT_VOCABULARY = 257  # the 256 bytes and <|endoftext|>: every id a text target can take
-REFERENCE_TOLERANCE = 1e-4  # DESIGN 7: relative error of the memory pass in f32
+REFERENCE_TOLERANCE = 1e-4  # loma-spec 7: relative error of the memory pass in f32
 
 
 class EvaluationError(RuntimeError):
@@ -197,7 +197,7 @@ def score_reading(results: QualityResults, key: tuple[str, str], reading: Readin
 
 def repetition(model: LlamaModel, window: np.ndarray, memories: list[KV | None], marker: int) -> tuple[int, int]:
     """(tokens predicted right, segments predicted entirely right) of the repetition zones of the
-    window's segments, each attending to its memory only (DESIGN 3.4)."""
+    window's segments, each attending to its memory only (loma-spec 3.4)."""
     tc = model.config.loma.segment_length
     correct = exact = 0
     for index, memory in enumerate(memories):

@@ -253,7 +253,7 @@ held-out text with the numpy Llama of `Examples/generation` (float64), driven by
 to the memory of the earlier segments and causally to itself, and as soon as it is complete its
 raw KV goes to the daemon (`compress` into a sequence, `compressors.DaemonCompressor`) and the
 memory that comes back replaces it. `mean_pool` and `strided` are the daemon's baselines
-(DESIGN 3.5) asked for per request, with the same memory size, read by the same LoMA model. On
+(loma-spec 3.5) asked for per request, with the same memory size, read by the same LoMA model. On
 the first window every LoMA memory the daemon returns is compared with the independent numpy
 memory pass (`Tools/loma_reference`); the run fails above 1e-4 relative error.
 

@@ -5,12 +5,12 @@ Checks, in order (exit status 1 on the first disagreement):
    ids match `config.json`.
 2. `transformers.AutoModelForCausalLM` loads it as `LlamaForCausalLM` and its causal logits equal
    the recipe's own model's.
-3. For a two-segment English text, the recipe's training layout (DESIGN 3.4) gives the reading
+3. For a two-segment English text, the recipe's training layout (loma-spec 3.4) gives the reading
    zones' keys/values and the memory zones' keys/values. The reading-zone KV of each segment goes
    to `lomad compress` (segment 1 with segment 0's memory as `--context`), and the memory KV lomad
    returns must equal the memory zone the training objective computes (relative error < 1e-4),
    with the same positions; then the same two segments as one block, which lomad compresses
-   segment by segment on its own (DESIGN 3.3).
+   segment by segment on its own (loma-spec 3.3).
 
     python verify_engine.py --model ../Models/loma-tiny [--lomad ../.build/debug/lomad]
 """
@@ -139,7 +139,7 @@ def check_engine(folder: Path, lomad: Path, model: torch.nn.Module, hf: dict) ->
             check(f"segment {segment} memory values, lomad vs training layout",
                   relative_error(engine["values"], expected_values))
             print(f"  segment {segment} memory positions {engine['positions'].tolist()} (ok)")
-        # The same two segments as one block (DESIGN 3.3): lomad chains the memory itself.
+        # The same two segments as one block (loma-spec 3.3): lomad chains the memory itself.
         (k0, v0), (k1, v1) = kv("R0"), kv("R1")
         block = run_lomad(lomad, folder, work, "block", torch.cat((k0, k1), 2), torch.cat((v0, v1), 2), 0, None)
         (mk0, mv0), (mk1, mv1) = kv("M0"), kv("M1")

@@ -3,7 +3,7 @@
 The cache holds memory KV (every compressed segment, in order) followed by the raw KV of the
 tokens not compressed yet. Tokens are fed so that no forward call crosses a segment boundary:
 each segment's tokens attend to the memory of the earlier segments and causally to themselves
-(the reading zone of DESIGN.md 3.4), and as soon as a segment is complete its raw KV is replaced
+(the reading zone of docs/loma-spec.md 3.4), and as soon as a segment is complete its raw KV is replaced
 by the memory the compressor returns. Positions stay absolute, so the cache shrinks to about
 1/ratio of its size while new tokens keep their true positions.
 """

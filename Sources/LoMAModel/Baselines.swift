@@ -1,4 +1,4 @@
-/// The comparison methods of DESIGN.md 3.5. Each memory token stands for a group of
+/// The comparison methods of docs/loma-spec.md 3.5. Each memory token stands for a group of
 /// `compression_ratio` consecutive tokens and takes the position of the group's last token, like
 /// a LoMA memory token.
 enum Baselines {

@@ -1,6 +1,6 @@
 /// How a segment's KV is reduced to memory tokens.
 public enum CompressionMethod: String, Sendable, CaseIterable {
-    /// The LoMA memory pass (DESIGN.md 3.2).
+    /// The LoMA memory pass (docs/loma-spec.md 3.2).
     case loma
     /// Average every `compression_ratio` consecutive tokens (baseline, 3.5).
     case meanPool = "mean_pool"

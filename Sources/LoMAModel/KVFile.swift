@@ -1,6 +1,6 @@
 import Foundation
 
-/// A KV safetensors file (DESIGN.md section 6): `keys` and `values` of the same shape in a
+/// A KV safetensors file (docs/loma-spec.md section 6): `keys` and `values` of the same shape in a
 /// floating-point dtype, viewed in place from the mapping. Output files add `positions` (I64).
 public final class KVFile {
     public let file: SafetensorsFile

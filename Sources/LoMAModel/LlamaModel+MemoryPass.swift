@@ -34,7 +34,7 @@ private struct MemoryPassScratch {
 }
 
 extension LlamaModel {
-    /// The memory pass of DESIGN.md 3.2/3.3 over several jobs at once. Segment step `s` stacks
+    /// The memory pass of docs/loma-spec.md 3.2/3.3 over several jobs at once. Segment step `s` stacks
     /// the memory tokens of every job that has an `s`-th segment into one matrix, so weights
     /// are streamed once per step for all of them; attention is per job. `cancellation` is asked
     /// before every layer of every step, so a stopped pass ends within one layer's work.

@@ -1,4 +1,4 @@
-/// The `loma` section of `config.json` (DESIGN.md section 3.1).
+/// The `loma` section of `config.json` (docs/loma-spec.md section 3.1).
 public struct LoMAConfiguration: Codable, Sendable, Equatable {
     /// Raw tokens per compressed segment.
     public let segmentLength: Int

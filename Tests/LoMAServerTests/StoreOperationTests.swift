@@ -64,7 +64,7 @@ struct StoreOperationTests {
         try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(60), retries: 0)
     }
 
-    @Test("segment by segment into a sequence equals one multi-segment pass (DESIGN 3.3)")
+    @Test("segment by segment into a sequence equals one multi-segment pass (loma-spec 3.3)")
     func sequenceEqualsMultiSegmentPass() async throws {
         let setup = try Setup()
         let daemon = try DaemonProcess(arguments: ["--model", "m=\(setup.fixtureCase.modelDirectory.path)"])

@@ -1,1 +1,1 @@
-"""Independent numpy reference of the LoMA memory pass (DESIGN.md section 3) and its tools."""
+"""Independent numpy reference of the LoMA memory pass (docs/loma-spec.md section 3) and its tools."""

@@ -1,4 +1,4 @@
-"""The comparison baselines of DESIGN.md 3.5: same output shape and positions as LoMA.
+"""The comparison baselines of docs/loma-spec.md 3.5: same output shape and positions as LoMA.
 
 Every group of `compression_ratio` consecutive tokens becomes one output token labelled with the
 group's last position, start + (j+1)*ratio - 1, which is also LoMA's memory position j:

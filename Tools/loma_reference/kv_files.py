@@ -1,4 +1,4 @@
-"""KV files of DESIGN.md section 6: safetensors with `keys` and `values`, optionally `positions`.
+"""KV files of docs/loma-spec.md section 6: safetensors with `keys` and `values`, optionally `positions`.
 
 Heads-major `[layers, kv_heads, tokens, head_dim]` is the file layout; tokens-major
 `[layers, tokens, kv_heads, head_dim]` (the vLLM/flash layout) is accepted where asked for and

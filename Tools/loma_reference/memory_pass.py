@@ -1,4 +1,4 @@
-"""The LoMA memory pass of DESIGN.md 3.2/3.3, written from the design and transformers'
+"""The LoMA memory pass of docs/loma-spec.md 3.2/3.3, written from the design and transformers'
 Llama/Qwen2 conventions (not from the Swift engine).
 
 One batched function serves both the float64 reference (batch of one job) and the float32
@@ -190,7 +190,7 @@ class MemoryPass:
         context_keys: np.ndarray | None = None,
         context_values: np.ndarray | None = None,
     ) -> MemoryKV:
-        """Compress `n` whole segments of one sequence (DESIGN 3.3).
+        """Compress `n` whole segments of one sequence (loma-spec 3.3).
 
         keys/values: `[layers, kv_heads, n*segment_length, head_dim]` heads-major; context likewise
         with any token count. Segment s attends to the context plus the memory of segments < s

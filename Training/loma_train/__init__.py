@@ -1,2 +1,2 @@
-"""LoMA training recipe: corpus, byte-level tokenizer, a small Llama, the DESIGN.md 3.4 objective,
+"""LoMA training recipe: corpus, byte-level tokenizer, a small Llama, the docs/loma-spec.md 3.4 objective,
 and export to a Hugging Face folder that both transformers and lomad load."""

@@ -40,7 +40,7 @@ class TrainingSettings:
     """Everything that determines a run; saved with every checkpoint so `--resume` can refuse a
     checkpoint made with different settings."""
 
-    objective: str = "loma"            # "loma" (DESIGN 3.4) or "lm" (plain causal LM baseline)
+    objective: str = "loma"            # "loma" (loma-spec 3.4) or "lm" (plain causal LM baseline)
     segments_per_sequence: int = 4
     batch_size: int = 16
     steps: int = 350

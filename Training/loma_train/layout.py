@@ -1,6 +1,6 @@
 """Where every token of a training sequence sits: zones, positions, attention mask, labels.
 
-A LoMA training sequence of `n` segments (DESIGN.md 3.4) is laid out as
+A LoMA training sequence of `n` segments (docs/loma-spec.md 3.4) is laid out as
 `R_0 M_0 E_0 R_1 M_1 E_1 ... R_{n-1} M_{n-1} E_{n-1}`:
 
 * `R_i` reading zone: the raw tokens of segment i at positions `p_i .. p_i+tc-1` (`p_i = i*tc`);
@@ -8,7 +8,7 @@ A LoMA training sequence of `n` segments (DESIGN.md 3.4) is laid out as
   segments, exactly what a client holds after compressing those segments.
 * `M_i` memory zone: `t = tc/ratio` memory tokens at positions `p_i + (j+1)*ratio - 1`; it sees
   `M_{<i}` (as context), all of `R_i` and all of `M_i` (no mask inside the block), the three
-  parts lomad's memory pass attends to (DESIGN 3.2).
+  parts lomad's memory pass attends to (loma-spec 3.2).
 * `E_i` repetition zone: the marker token then `R_i` shifted right, positions as `R_i`, labels
   `R_i`; it sees `M_i` and itself causally, so it can only repeat what the memory holds.
 

@@ -1,4 +1,4 @@
-"""Loss = LM + lambda * repetition (DESIGN.md 3.4), and the metrics the log and README report."""
+"""Loss = LM + lambda * repetition (docs/loma-spec.md 3.4), and the metrics the log and README report."""
 
 from __future__ import annotations
 

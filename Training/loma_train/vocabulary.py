@@ -23,7 +23,7 @@ class Vocabulary:
 
     @property
     def repetition_token_id(self) -> int:
-        """The marker that starts a repetition zone (DESIGN 3.4, `loma.repetition_token_id`)."""
+        """The marker that starts a repetition zone (loma-spec 3.4, `loma.repetition_token_id`)."""
         return BYTE_TOKENS + 1
 
     @property

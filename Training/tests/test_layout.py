@@ -1,4 +1,4 @@
-"""Checks of the training layout against DESIGN.md 3.4, written from the design's wording.
+"""Checks of the training layout against docs/loma-spec.md 3.4, written from the design's wording.
 
     cd Training && python -m unittest discover -s tests
 """

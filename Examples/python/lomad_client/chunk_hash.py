@@ -1,4 +1,4 @@
-"""Chained chunk hashes that name published prefixes (DESIGN.md 5, `PublishPrefixRequest`).
+"""Chained chunk hashes that name published prefixes (docs/loma-spec.md 5, `PublishPrefixRequest`).
 
 Chunk i covers tokens `[i*segment_length, (i+1)*segment_length)` and its hash is
 `sha256(hash of chunk i-1 || token ids of chunk i as little-endian u32)`, the first chunk's
