@@ -27,16 +27,6 @@ struct ReliabilityConnectionTests {
         DescriptorLimit.raiseToHardLimit()
     }
 
-    /// Stats, asked until `done` holds (bounded), for figures that change as libzmq closes
-    /// refused connections in the background.
-    static func stats(_ client: LoMAClient, until done: (Loma_V1_StatsReply) -> Bool) async throws -> Loma_V1_StatsReply {
-        var stats = try await client.stats()
-        for _ in 0..<600 where !done(stats) {
-            try await Task.sleep(for: .milliseconds(50))
-            stats = try await client.stats()
-        }
-        return stats
-    }
 
     /// The value of `series` on the daemon's metrics endpoint (started with `--metrics-listen 127.0.0.1:0`).
     static func metric(_ daemon: DaemonProcess, _ series: String) throws -> Double? {
@@ -64,7 +54,7 @@ struct ReliabilityConnectionTests {
             return
         }
         let refusedAtLeast = flood - (allowed - 1)
-        let during = try await stats(client) { $0.refusedConnections >= refusedAtLeast && Int($0.connections) <= allowed }
+        let during = try await client.stats { $0.refusedConnections >= refusedAtLeast && Int($0.connections) <= allowed }
         #expect(daemon.process.isRunning, "lomad died under the flood:\n\(daemon.log)")
         #expect(Int(during.connections) <= allowed, "\(during.connections) connections held")
         #expect(during.refusedConnections >= UInt64(refusedAtLeast), "only \(during.refusedConnections) refused")
@@ -83,7 +73,7 @@ struct ReliabilityConnectionTests {
         raw.closeAll()
         _ = try await lateHealth.value
         // The first client and the late one; sockets the late one gave up on may take a moment.
-        let after = try await stats(client) { $0.connections <= 2 }
+        let after = try await client.stats { $0.connections <= 2 }
         #expect(after.connections <= 2, "connections still counted after the flood hung up: \(after.connections)")
         #expect(try metric(daemon, "lomad_connections") ?? 0 <= 2)
         let newcomer = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(30), retries: 0)
@@ -155,7 +145,7 @@ struct ReliabilityConnectionTests {
         let raw = RawConnections()
         try raw.open(10, to: daemon.endpoint)
         #expect(raw.waitUntilClosedByPeer(10) == 10)
-        let stats = try await Self.stats(client) { $0.connections == 1 }
+        let stats = try await client.stats { $0.connections == 1 }
         #expect(stats.connections == 1)
         #expect(stats.refusedConnections == 0, "timed-out connections are not refusals")
     }

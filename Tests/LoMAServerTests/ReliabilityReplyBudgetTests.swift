@@ -94,7 +94,7 @@ struct ReliabilityReplyBudgetTests {
         // non-readers have gone: their replies are dropped and the bytes counted back.
         _ = try await client.health()
         nonReaders.removeAll()
-        let after = try await Self.stats(client) { $0.heldReplyBytes == 0 }
+        let after = try await client.stats { $0.heldReplyBytes == 0 }
         #expect(after.heldReplyBytes == 0, "\(after.heldReplyBytes) reply bytes still counted after the non-readers left")
         #expect(try ReliabilityConnectionTests.metric(daemon, "lomad_held_reply_bytes") == 0)
         let (again, _) = try await client.readMemory(sequence: "big")
@@ -106,12 +106,4 @@ struct ReliabilityReplyBudgetTests {
         Int(stats.operations.first { $0.operation == "read_memory" }?.statuses.reduce(0) { $0 + $1.count } ?? 0)
     }
 
-    static func stats(_ client: LoMAClient, until done: (Loma_V1_StatsReply) -> Bool) async throws -> Loma_V1_StatsReply {
-        var stats = try await client.stats()
-        for _ in 0..<600 where !done(stats) {
-            try await Task.sleep(for: .milliseconds(50))
-            stats = try await client.stats()
-        }
-        return stats
-    }
 }
