@@ -45,6 +45,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         case attentionBias = "attention_bias"
         case mlpBias = "mlp_bias"
         case tieWordEmbeddings = "tie_word_embeddings"
+        case hiddenAct = "hidden_act"
+        case useSlidingWindow = "use_sliding_window"
         case loma
     }
 
@@ -63,6 +65,15 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
             let name = architectures.first ?? modelType ?? "none"
             throw LoMAModelError.checkpoint(
                 "config.json: architectures '\(name)' is not supported (LlamaForCausalLM, Qwen2ForCausalLM)")
+        }
+        // The engine computes SwiGLU with full attention: a checkpoint built otherwise would load and
+        // give wrong memory without a word, so it is refused (as the numpy reference refuses it).
+        let activation = try container.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
+        guard activation == "silu" else {
+            throw LoMAModelError.checkpoint("config.json: hidden_act '\(activation)' is not supported (only silu, the SwiGLU MLP)")
+        }
+        if architecture == .qwen2, try container.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) == true {
+            throw LoMAModelError.checkpoint("config.json: use_sliding_window = true is not supported (lomad attends over the whole context)")
         }
         hiddenSize = try container.decode(Int.self, forKey: .hiddenSize)
         intermediateSize = try container.decode(Int.self, forKey: .intermediateSize)

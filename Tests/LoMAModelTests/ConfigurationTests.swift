@@ -63,6 +63,12 @@ import Testing
         #expect(llama.qkvBias && llama.outputBias)
     }
 
+    @Test func acceptsWhatTheEngineComputes() throws {
+        #expect(try decode { $0["hidden_act"] = "silu" }.architecture == .llama)
+        // Qwen2 checkpoints name a sliding window they do not use; only a window in use is refused.
+        #expect(try decode { $0["architectures"] = ["Qwen2ForCausalLM"]; $0["use_sliding_window"] = false }.architecture == .qwen2)
+    }
+
     @Test func refusesInconsistentValues() throws {
         let cases: [(String, (inout [String: Any]) -> Void)] = [
             ("num_key_value_heads", { $0["num_key_value_heads"] = 3 }),
@@ -71,6 +77,8 @@ import Testing
             ("compression_ratio", { $0["loma"] = ["segment_length": 16, "compression_ratio": 5, "memory_token_ids": [1]] }),
             ("vocab_size", { $0["loma"] = ["segment_length": 16, "compression_ratio": 4, "memory_token_ids": [100]] }),
             ("factor", { $0["rope_scaling"] = ["rope_type": "linear"] }),
+            ("hidden_act", { $0["hidden_act"] = "gelu" }),
+            ("use_sliding_window", { $0["architectures"] = ["Qwen2ForCausalLM"]; $0["use_sliding_window"] = true }),
         ]
         for (field, edit) in cases {
             let error = #expect(throws: LoMAModelError.self) { try decode(edit) }
