@@ -132,6 +132,10 @@ final class Broker {
         healthTemplate.limits.maxConnections = UInt32(clamping: configuration.maxConnections)
         healthTemplate.limits.maxConnectionsPerPeer = UInt32(clamping: configuration.maxConnectionsPerPeer)
         healthTemplate.limits.maxReplyBytes = UInt64(configuration.maxReplyBytes)
+        healthTemplate.limits.maxSegmentsPerRequest = UInt32(clamping: configuration.maxSegmentsPerRequest)
+        healthTemplate.limits.maxComputeSeconds = configuration.maxComputeTime.map {
+            Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+        } ?? 0
     }
 
     func close() {
@@ -382,6 +386,8 @@ final class Broker {
             var health = healthTemplate
             health.uptimeSeconds = stats.uptimeSeconds
             health.tenant = tenant
+            // The share applies only while the clients file names a tenant, which SIGHUP can change.
+            health.limits.tenantQueuePercent = tenants.hasSeveralTenants ? UInt32(clamping: configuration.tenantQueuePercent) : 0
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, result: .health(health))
             return
         case .stats:

@@ -21,6 +21,9 @@ struct Health: AsyncParsableCommand {
               "\(limits.maxFrames) frames, queue \(limits.queueDepth) (\(formatBytes(limits.maxQueuedBytes))), workers \(limits.workers)")
         print("connections: \(limits.maxConnections) (\(limits.maxConnectionsPerPeer) per peer), " +
               "unread replies \(formatBytes(limits.maxReplyBytes))")
+        print("per request: \(limits.maxSegmentsPerRequest) segments, " +
+              (limits.maxComputeSeconds > 0 ? "\(limits.maxComputeSeconds) s of compute" : "no compute limit") +
+              (limits.tenantQueuePercent > 0 ? "; a tenant may hold \(limits.tenantQueuePercent)% of the queue" : ""))
         print("tenant: \(health.tenant)")
         if health.models.isEmpty {
             print("models: none")

@@ -18,6 +18,12 @@ extension Loma_V1_HealthReply {
                 "queue_depth": Int(limits.queueDepth),
                 "workers": Int(limits.workers),
                 "max_queued_bytes": Int(clamping: limits.maxQueuedBytes),
+                "max_connections": Int(limits.maxConnections),
+                "max_connections_per_peer": Int(limits.maxConnectionsPerPeer),
+                "max_reply_bytes": Int(clamping: limits.maxReplyBytes),
+                "max_segments_per_request": Int(limits.maxSegmentsPerRequest),
+                "max_compute_seconds": limits.maxComputeSeconds,
+                "tenant_queue_percent": Int(limits.tenantQueuePercent),
             ] as [String: Any],
             "models": models.map(\.jsonObject),
         ]

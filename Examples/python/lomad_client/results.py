@@ -102,11 +102,19 @@ class Limits:
     queue_depth: int
     workers: int
     max_queued_bytes: int
+    max_connections: int  # connections held at once; more are closed as they connect
+    max_connections_per_peer: int
+    max_reply_bytes: int  # replies waiting for clients to read them
+    max_segments_per_request: int
+    max_compute_seconds: float  # 0: no limit
+    tenant_queue_percent: int  # 0: one tenant, which keeps the whole queue
 
     @classmethod
     def from_proto(cls, limits: operations_pb2.Limits) -> "Limits":
         return cls(limits.max_frame_bytes, limits.hard_max_message_bytes, limits.max_frames, limits.queue_depth,
-                   limits.workers, limits.max_queued_bytes)
+                   limits.workers, limits.max_queued_bytes, limits.max_connections, limits.max_connections_per_peer,
+                   limits.max_reply_bytes, limits.max_segments_per_request, limits.max_compute_seconds,
+                   limits.tenant_queue_percent)
 
 
 @dataclass(frozen=True)

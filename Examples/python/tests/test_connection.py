@@ -26,6 +26,10 @@ def test_health_lists_the_served_models(client):
     assert isinstance(health, Health) and isinstance(health.limits, Limits)
     assert health.protocol_version >= 1 and health.version and health.tenant == "local"
     assert health.limits.max_frame_bytes > 0 and health.limits.workers >= 1
+    # The defaults of the connection, reply, per-request and fairness limits (one tenant: no share).
+    assert health.limits.max_connections > 0 and health.limits.max_reply_bytes == 256 << 20
+    assert (health.limits.max_segments_per_request, health.limits.max_compute_seconds) == (1024, 60.0)
+    assert health.limits.tenant_queue_percent == 0
     assert sorted(model.name for model in health.models) == sorted(MODELS)
     info = client.model_info("llama_gqa")
     assert isinstance(info, ModelInfo)

@@ -78,37 +78,52 @@ public nonisolated struct Loma_V1_HealthRequest: Sendable {
 }
 
 /// What a client needs to decide whether and how to talk to this daemon.
-public nonisolated struct Loma_V1_HealthReply: Sendable {
+public nonisolated struct Loma_V1_HealthReply: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var version: String = String()
+  public var version: String {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var protocolVersion: UInt32 = 0
+  public var protocolVersion: UInt32 {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
   public var limits: Loma_V1_Limits {
-    get {_limits ?? Loma_V1_Limits()}
-    set {_limits = newValue}
+    get {_storage._limits ?? Loma_V1_Limits()}
+    set {_uniqueStorage()._limits = newValue}
   }
   /// Returns true if `limits` has been explicitly set.
-  public var hasLimits: Bool {self._limits != nil}
+  public var hasLimits: Bool {_storage._limits != nil}
   /// Clears the value of `limits`. Subsequent reads from it will return its default value.
-  public mutating func clearLimits() {self._limits = nil}
+  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
 
-  public var models: [Loma_V1_ModelInfo] = []
+  public var models: [Loma_V1_ModelInfo] {
+    get {_storage._models}
+    set {_uniqueStorage()._models = newValue}
+  }
 
-  public var uptimeSeconds: Double = 0
+  public var uptimeSeconds: Double {
+    get {_storage._uptimeSeconds}
+    set {_uniqueStorage()._uptimeSeconds = newValue}
+  }
 
   /// The tenant this connection's requests act as: from its CURVE key on an authenticated
   /// endpoint, from the peer's uid on ipc where the allow-list names it, else the default tenant.
-  public var tenant: String = String()
+  public var tenant: String {
+    get {_storage._tenant}
+    set {_uniqueStorage()._tenant = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _limits: Loma_V1_Limits? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Limits the daemon enforces; a request over any of them is refused with a status, not dropped.
@@ -143,6 +158,16 @@ public nonisolated struct Loma_V1_Limits: Sendable {
   /// Bytes of replies that may wait for clients to read them; a reply past it is answered
   /// RESOURCE_EXHAUSTED.
   public var maxReplyBytes: UInt64 = 0
+
+  /// Most segments one compress request may carry, and seconds one pass may compute before it is
+  /// stopped (0: no limit); past either, RESOURCE_EXHAUSTED.
+  public var maxSegmentsPerRequest: UInt32 = 0
+
+  public var maxComputeSeconds: Double = 0
+
+  /// Percent of `queue_depth` one tenant's waiting requests may take when several tenants can
+  /// connect (0 when the daemon has one tenant, which keeps the whole queue).
+  public var tenantQueuePercent: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -833,56 +858,102 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
   public static let protoMessageName: String = _protobuf_package + ".HealthReply"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}protocol_version\0\u{1}limits\0\u{1}models\0\u{3}uptime_seconds\0\u{1}tenant\0")
 
+  fileprivate class _StorageClass {
+    var _version: String = String()
+    var _protocolVersion: UInt32 = 0
+    var _limits: Loma_V1_Limits? = nil
+    var _models: [Loma_V1_ModelInfo] = []
+    var _uptimeSeconds: Double = 0
+    var _tenant: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _protocolVersion = source._protocolVersion
+      _limits = source._limits
+      _models = source._models
+      _uptimeSeconds = source._uptimeSeconds
+      _tenant = source._tenant
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.models) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.tenant) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._models) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._uptimeSeconds) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._tenant) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.version.isEmpty {
-      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
-    }
-    if self.protocolVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 2)
-    }
-    try { if let v = self._limits {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.models.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.models, fieldNumber: 4)
-    }
-    if self.uptimeSeconds.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.uptimeSeconds, fieldNumber: 5)
-    }
-    if !self.tenant.isEmpty {
-      try visitor.visitSingularStringField(value: self.tenant, fieldNumber: 6)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._version.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._version, fieldNumber: 1)
+      }
+      if _storage._protocolVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 2)
+      }
+      try { if let v = _storage._limits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._models.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._models, fieldNumber: 4)
+      }
+      if _storage._uptimeSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._uptimeSeconds, fieldNumber: 5)
+      }
+      if !_storage._tenant.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tenant, fieldNumber: 6)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Loma_V1_HealthReply, rhs: Loma_V1_HealthReply) -> Bool {
-    if lhs.version != rhs.version {return false}
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs._limits != rhs._limits {return false}
-    if lhs.models != rhs.models {return false}
-    if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
-    if lhs.tenant != rhs.tenant {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._limits != rhs_storage._limits {return false}
+        if _storage._models != rhs_storage._models {return false}
+        if _storage._uptimeSeconds != rhs_storage._uptimeSeconds {return false}
+        if _storage._tenant != rhs_storage._tenant {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -890,7 +961,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0\u{3}max_segments_per_request\0\u{3}max_compute_seconds\0\u{3}tenant_queue_percent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -907,6 +978,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 20: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnections) }()
       case 21: try { try decoder.decodeSingularUInt32Field(value: &self.maxConnectionsPerPeer) }()
       case 22: try { try decoder.decodeSingularUInt64Field(value: &self.maxReplyBytes) }()
+      case 23: try { try decoder.decodeSingularUInt32Field(value: &self.maxSegmentsPerRequest) }()
+      case 24: try { try decoder.decodeSingularDoubleField(value: &self.maxComputeSeconds) }()
+      case 25: try { try decoder.decodeSingularUInt32Field(value: &self.tenantQueuePercent) }()
       default: break
       }
     }
@@ -940,6 +1014,15 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.maxReplyBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.maxReplyBytes, fieldNumber: 22)
     }
+    if self.maxSegmentsPerRequest != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxSegmentsPerRequest, fieldNumber: 23)
+    }
+    if self.maxComputeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxComputeSeconds, fieldNumber: 24)
+    }
+    if self.tenantQueuePercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tenantQueuePercent, fieldNumber: 25)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -953,6 +1036,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.maxConnections != rhs.maxConnections {return false}
     if lhs.maxConnectionsPerPeer != rhs.maxConnectionsPerPeer {return false}
     if lhs.maxReplyBytes != rhs.maxReplyBytes {return false}
+    if lhs.maxSegmentsPerRequest != rhs.maxSegmentsPerRequest {return false}
+    if lhs.maxComputeSeconds != rhs.maxComputeSeconds {return false}
+    if lhs.tenantQueuePercent != rhs.tenantQueuePercent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
