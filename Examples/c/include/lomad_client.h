@@ -170,6 +170,12 @@ typedef struct {
     uint32_t queue_depth;
     uint32_t workers;
     uint64_t max_queued_bytes;
+    uint32_t max_connections;          /* connections held at once; more are closed as they connect */
+    uint32_t max_connections_per_peer; /* per uid on ipc, per address on tcp */
+    uint64_t max_reply_bytes;          /* replies waiting for clients to read them */
+    uint32_t max_segments_per_request;
+    double max_compute_seconds;        /* one pass's compute; 0: no limit */
+    uint32_t tenant_queue_percent;     /* one tenant's share of the queue; 0: one tenant, no share */
     size_t n_models;
     const lomad_model *models;
 } lomad_health_info;

@@ -203,6 +203,12 @@ lomad_result lomad_health(lomad_client *client, lomad_health_info **out, lomad_e
         info->queue_depth = health->limits->queue_depth;
         info->workers = health->limits->workers;
         info->max_queued_bytes = health->limits->max_queued_bytes;
+        info->max_connections = health->limits->max_connections;
+        info->max_connections_per_peer = health->limits->max_connections_per_peer;
+        info->max_reply_bytes = health->limits->max_reply_bytes;
+        info->max_segments_per_request = health->limits->max_segments_per_request;
+        info->max_compute_seconds = health->limits->max_compute_seconds;
+        info->tenant_queue_percent = health->limits->tenant_queue_percent;
     }
     info->n_models = health->n_models;
     info->models = models;

@@ -80,6 +80,8 @@ static int walk(const char *endpoint, const char *model_name) {
     CHECK(health->version[0] != '\0' && health->protocol_version >= 1, "version '%s'", health->version);
     CHECK(health->n_models >= 1 && health->tenant[0] != '\0', "%zu models, tenant '%s'", health->n_models, health->tenant);
     CHECK(health->workers >= 1 && health->max_frame_bytes > 0, "limits missing");
+    CHECK(health->max_connections > 0 && health->max_reply_bytes > 0 && health->max_segments_per_request > 0,
+          "connection, reply or per-request limits missing");
     printf("health: lomad %s, protocol %u, %zu models, tenant %s\n", health->version, health->protocol_version,
            health->n_models, health->tenant);
 
