@@ -20,6 +20,7 @@ extension ServiceSettings {
         .integer("store.map_size_bytes", \.storeMapSizeBytes, minimum: 1, "Most bytes the durable store may hold on disk (the LMDB map size)."),
         .choice("store.quantization", \.storeQuantization, "\"none\", or \"int8\": memory KV stored as int8 with a scale per channel (a quarter of the bytes, ~0.5% relative error)."),
         .integer("store.tenant_quota_bytes", \.tenantQuotaBytes, minimum: 0, reloadable: true, "Bytes of memory KV each tenant may store, unless the clients file gives it its own quota_bytes (0: no limit)."),
+        .number("store.purge_interval_seconds", \.storePurgeIntervalSeconds, minimum: 0, maximum: 86_400, "Seconds between purges of expired sequences (ttl_seconds passed), which gives their bytes and their tenant's quota back (0: off; an expired sequence is then removed only when its name is written again)."),
         .string("auth.server_secret_key_file", \.serverSecretKeyFile, "The daemon's CURVE secret key (lomactl keygen). Set: every tcp endpoint requires CURVE and admits only keys in auth.clients_file. Empty: tcp is plain.",
                 parse: { $0 }, format: { $0 }),
         .string("auth.clients_file", \.clientsFile, reloadable: true, "TOML file mapping CURVE public keys and local uids to tenants, with optional quotas. Empty: ipc clients are the \"local\" tenant and no CURVE client is admitted.",

@@ -18,6 +18,8 @@ public struct ServiceSettings: Sendable, Equatable {
     public var storeQuantization: StoreQuantization = .none
     /// Zero: tenants without a quota of their own in the clients file may store without limit.
     public var tenantQuotaBytes = 0
+    /// Zero: expired sequences are removed only when their names are written again.
+    public var storePurgeIntervalSeconds = 60.0
     public var batchWindowMilliseconds = 2.0
     public var batchMaxRequests = 16
     public var maxFrameBytes = ProtocolLimits().maxFrameBytes
@@ -82,6 +84,12 @@ extension ServiceSettings {
             maxReplyBytes: maxReplyBytes,
             handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
+    }
+
+    /// How often `ExpiryPurger` removes expired sequences; nil when `store.purge_interval_seconds`
+    /// is 0 (no purger runs).
+    public var storePurgeInterval: Duration? {
+        storePurgeIntervalSeconds > 0 ? .milliseconds(Int64((storePurgeIntervalSeconds * 1000).rounded(.up))) : nil
     }
 
     /// The keys whose values differ between two settings, in `keys` order.

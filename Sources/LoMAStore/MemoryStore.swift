@@ -14,12 +14,17 @@ public final class MemoryStore: Sendable {
 
     private let state: Mutex<StoreState>
     private let quantization: StoreConfiguration.Quantization
+    private let clock: @Sendable () -> Date
 
     /// Opens the store. In durable mode this creates or opens the LMDB environment in the
     /// directory and restores every committed write.
-    public init(configuration: StoreConfiguration) throws(StoreError) {
+    /// - Parameter clock: what "now" is for expiry (set by a TTL, checked by every read and by
+    ///   `purgeExpired`). Wall-clock time, because expiry instants are stored and must survive a
+    ///   restart; tests pass a clock they move, so a TTL passes without waiting for it.
+    public init(configuration: StoreConfiguration, clock: @escaping @Sendable () -> Date = Date.init) throws(StoreError) {
         state = Mutex(try StoreState(configuration: configuration))
         quantization = configuration.quantization
+        self.clock = clock
     }
 
     deinit { close() }
@@ -45,7 +50,7 @@ public final class MemoryStore: Sendable {
                        expectedSegmentCount: Int? = nil) throws(StoreError) -> SequenceInfo {
         let key = try Self.sequenceKey(tenant, sequence)
         try StoreName.validate(model, field: "model")
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         let expiresAt = try ttl.map { (ttl) throws(StoreError) in try Self.expiry(after: ttl, now: now) }
         let encoded = segments.map { SegmentCodec.encode($0, quantization: quantization) }
         return try state.withLock { (state) throws(StoreError) in
@@ -56,7 +61,7 @@ public final class MemoryStore: Sendable {
 
     public func sequenceInfo(tenant: String = MemoryStore.defaultTenant, sequence: String) throws(StoreError) -> SequenceInfo {
         let key = try Self.sequenceKey(tenant, sequence)
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.info(key, now: now) }
     }
 
@@ -64,7 +69,7 @@ public final class MemoryStore: Sendable {
     public func read(tenant: String = MemoryStore.defaultTenant, sequence: String,
                      segments range: Range<Int>? = nil) throws(StoreError) -> [MemorySegment] {
         let key = try Self.sequenceKey(tenant, sequence)
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         let stored = try state.withLock { (state) throws(StoreError) in try state.segmentBytes(of: key, range: range, now: now) }
         return try Self.decode(stored)
     }
@@ -77,7 +82,7 @@ public final class MemoryStore: Sendable {
                      destination: String) throws(StoreError) -> SequenceInfo {
         let sourceKey = try Self.sequenceKey(tenant, source)
         let destinationKey = try Self.sequenceKey(tenant, destination)
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in
             try state.fork(source: sourceKey, destination: destinationKey, now: now)
         }
@@ -85,22 +90,24 @@ public final class MemoryStore: Sendable {
 
     public func delete(tenant: String = MemoryStore.defaultTenant, sequence: String) throws(StoreError) {
         let key = try Self.sequenceKey(tenant, sequence)
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         try state.withLock { (state) throws(StoreError) in try state.delete(key, now: now) }
     }
 
     /// Live sequences of `tenant` whose names start with `namePrefix`, sorted by name.
     public func list(tenant: String = MemoryStore.defaultTenant, namePrefix: String = "") throws(StoreError) -> [SequenceInfo] {
         try StoreName.validate(tenant, field: "tenant")
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.list(tenant: tenant, namePrefix: namePrefix, now: now) }
     }
 
     /// Removes every expired sequence (they already behave as absent) and returns how many.
-    /// The daemon calls this periodically; memory mode also does it when a write needs room.
+    /// The daemon calls this every `store.purge_interval_seconds` (`ExpiryPurger`), so expired
+    /// sequences give back their bytes and their tenant's quota even if their names are never
+    /// written again; memory mode also does it when a write needs room.
     @discardableResult
     public func purgeExpired() throws(StoreError) -> Int {
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.purgeExpired(now: now) }
     }
 
@@ -110,7 +117,7 @@ public final class MemoryStore: Sendable {
     public func publishPrefix(tenant: String = MemoryStore.defaultTenant, model: String, chunkHashes: [[UInt8]],
                               segments: [MemorySegment]) throws(StoreError) -> Int {
         let namespace = try Self.prefixNamespace(tenant, model, chunkHashes)
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         let encoded = segments.map { SegmentCodec.encode($0, quantization: quantization) }
         return try state.withLock { (state) throws(StoreError) in
             try state.publishPrefix(namespace, chunkHashes: chunkHashes, segments: segments, encoded: encoded, now: now)
@@ -139,7 +146,7 @@ public final class MemoryStore: Sendable {
     /// A digest of all visible content, to show that a failed call changed nothing and that a
     /// restart restored everything.
     public func digest() throws(StoreError) -> [UInt8] {
-        let now = Self.nowMilliseconds()
+        let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.digest(now: now) }
     }
 
@@ -168,8 +175,8 @@ public final class MemoryStore: Sendable {
         return segments
     }
 
-    private static func nowMilliseconds() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    private func nowMilliseconds() -> Int64 {
+        Int64((clock().timeIntervalSince1970 * 1000).rounded(.down))
     }
 
     /// Expiry instant for `ttl`, rounded up to whole milliseconds so a positive TTL never

@@ -74,7 +74,12 @@ final class ServiceRuntime: Sendable {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
+        // Expired sequences give their bytes and quota back without waiting for their names to be
+        // written again; stopped before the store closes, so no purge runs on a closed store.
+        let purger = settings.storePurgeInterval.map { ExpiryPurger(store: store, interval: $0, logger: logger) }
+        purger?.start()
         defer {
+            purger?.stop()
             metrics?.stop()
             store.close()
         }
