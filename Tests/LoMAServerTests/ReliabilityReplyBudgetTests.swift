@@ -85,7 +85,10 @@ struct ReliabilityReplyBudgetTests {
             """)
         #expect(Self.readMemoryCount(stats) >= answered + 1, "not every request was answered: \(stats.operations)")
         #expect(mostHeld <= UInt64(Self.budget))
-        #expect(stats.heldReplyBytes > 0, "the non-readers' replies are not counted")
+        // At some point during the run, not necessarily at its end: on a loaded machine the run can
+        // outlast the heartbeat timeout (15 s), after which lomad drops the silent non-readers and
+        // their replies with them.
+        #expect(mostHeld > 0, "the non-readers' replies are not counted")
         #expect(stats.refusedReplies > 0)
         #expect(try ReliabilityConnectionTests.metric(daemon, "lomad_refused_replies_total") == Double(stats.refusedReplies))
         #expect(during.peakResidentBytes - before.residentBytes <= Self.budget + Self.slack, "RSS grew from \(before) to \(during)")
