@@ -19,7 +19,7 @@ struct ExpiryTests {
         try store.append(sequence: "forever", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 1))
         #expect(try store.sequenceInfo(sequence: "forever").expiresAt == nil)
 
-        Thread.sleep(forTimeInterval: 2 * 0.3)
+        harness.clock.advance(by: Self.ttl * 2)
 
         try expectRejected(.notFound, mentioning: "'short' not found", leavingUnchanged: store) {
             _ = try store.read(sequence: "short")
@@ -44,7 +44,7 @@ struct ExpiryTests {
             try other.store.append(sequence: "kept", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 1, seed: 5))
             return try other.store.digest()
         }
-        Thread.sleep(forTimeInterval: 2 * 0.3)
+        harness.clock.advance(by: Self.ttl * 2)
         #expect(try store.digest() == digestOfLiveContent)
         #expect(try store.purgeExpired() == 2)
         #expect(try store.purgeExpired() == 0)

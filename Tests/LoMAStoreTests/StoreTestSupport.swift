@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import LoMAStore
 import Testing
 
@@ -10,10 +11,24 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     var testDescription: String { rawValue }
 }
 
+/// A wall clock the test moves, so a TTL passes without waiting for it.
+final class TestClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
 /// A store in a fresh directory of its own (so tests can run in parallel), removed on `finish`.
+/// Its clock is a `TestClock`: tests advance it past a TTL instead of sleeping.
 final class TestStore {
     let kind: StoreKind
     let directory: URL
+    let clock = TestClock()
     private(set) var store: MemoryStore
     private var configuration: StoreConfiguration
 
@@ -26,13 +41,13 @@ final class TestStore {
         let mode: StoreConfiguration.Mode = kind == .memory ? .memory : .durable(directory: directory)
         configuration = StoreConfiguration(mode: mode, ramBudgetBytes: ramBudgetBytes, mapSizeBytes: mapSizeBytes,
                                            quantization: quantization, tenantQuota: tenantQuota)
-        store = try MemoryStore(configuration: configuration)
+        store = try MemoryStore(configuration: configuration, clock: { [clock] in clock.now })
     }
 
     /// Closes the store and opens the same directory again, as a restart of the daemon would.
     func reopen() throws {
         store.close()
-        store = try MemoryStore(configuration: configuration)
+        store = try MemoryStore(configuration: configuration, clock: { [clock] in clock.now })
     }
 
     func finish() {

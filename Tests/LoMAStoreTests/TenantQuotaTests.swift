@@ -70,7 +70,7 @@ struct TenantQuotaTests {
         let store = harness.store
         try store.append(tenant: "alice", sequence: "a", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 2),
                          ttl: .milliseconds(1))
-        Thread.sleep(forTimeInterval: 0.01)
+        harness.clock.advance(by: .milliseconds(2))
         // The expired sequence behaves as absent: appending to its name starts it afresh, and the
         // bytes it held are freed in the same change.
         try store.append(tenant: "alice", sequence: "a", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 2))

@@ -33,7 +33,7 @@ struct TierTests {
         let store = harness.store
         try store.append(sequence: "old", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 2),
                          ttl: .milliseconds(200))
-        Thread.sleep(forTimeInterval: 0.4)
+        harness.clock.advance(by: .milliseconds(400))
         try store.append(sequence: "new", model: TestSegments.model, segments: TestSegments.run(from: 0, count: 2, seed: 6))
         #expect(store.statistics.expiredPurged == 1)
         #expect(try store.list().map(\.name) == ["new"])
