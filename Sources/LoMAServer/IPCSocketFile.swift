@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ZeroMQ
 
 /// The file behind an `ipc://` endpoint. libzmq would silently take over a path another daemon
 /// is serving, leaving that daemon unreachable, so before binding lomad checks whether something
@@ -22,10 +23,10 @@ enum IPCSocketFile {
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
             throw DaemonError("ipc endpoint \(path) exists and is not a socket; remove it or choose another --endpoint")
         }
-        switch probe(path) {
-        case .live:
+        switch IPCSocketProbe.probe(path) {
+        case .listening:
             throw DaemonError("another process is serving ipc://\(path); stop it or choose another --endpoint")
-        case .stale:
+        case .deserted:
             guard unlink(path) == 0 || errno == ENOENT else {
                 throw DaemonError("cannot remove stale ipc socket \(path): \(String(cString: strerror(errno)))")
             }
@@ -37,24 +38,5 @@ enum IPCSocketFile {
     static func remove(_ path: String) {
         if path.hasPrefix("@") { return }
         unlink(path)
-    }
-
-    private enum Probe { case live, stale, unknown(Int32) }
-
-    private static func probe(_ path: String) -> Probe {
-        #if canImport(Glibc)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { return .unknown(errno) }
-        defer { close(fd) }
-        guard let address = UnixSocketAddress(path: path) else { return .unknown(ENAMETOOLONG) }
-        let result = address.withSockaddr { connect(fd, $0, $1) }
-        if result == 0 { return .live }
-        switch errno {
-        case ECONNREFUSED, ENOENT: return .stale
-        case let code: return .unknown(code)
-        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ZeroMQ
 
 /// Tells the service manager how start-up, reloads and shutdown are going: the `sd_notify`
 /// datagram protocol (`READY=1`, `STATUS=...`, `WATCHDOG=1`, `STOPPING=1`), spoken directly over

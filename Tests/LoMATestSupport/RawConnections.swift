@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 
 /// Plain stream sockets connected to a daemon's endpoint that never say anything: what an
 /// attacker (or a buggy client) uses to hold descriptors without ever speaking ZMTP. Closed
@@ -82,18 +83,12 @@ public final class RawConnections {
     /// tcp connects return their descriptor while the handshake is still in progress.
     private static func connect(_ endpoint: String, blocking: Bool = true) throws -> Int32 {
         if endpoint.hasPrefix("ipc://") {
-            let path = Array(endpoint.dropFirst("ipc://".count).utf8)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ConnectError.unsupported(endpoint) }
-            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
+            guard let address = UnixSocketAddress(path: String(endpoint.dropFirst("ipc://".count))) else {
+                throw ConnectError.unsupported(endpoint)
+            }
             let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard descriptor >= 0 else { throw ConnectError.failed(endpoint, errno: errno) }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let result = address.withSockaddr { Glibc.connect(descriptor, $0, $1) }
             return try finish(descriptor, result: result, endpoint: endpoint)
         }
         guard endpoint.hasPrefix("tcp://127.0.0.1:"), let port = UInt16(endpoint.dropFirst("tcp://127.0.0.1:".count)) else {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import ZeroMQ
 
 /// A ZMTP 3.0 peer written from the specification (RFC 23, NULL mechanism, RFC 37 framing) on a
 /// bare socket, without libzmq: it can put anything in its handshake, as an attacker would, for
@@ -117,17 +118,9 @@ public final class RawZMTPConnection {
     private static func connect(_ endpoint: String) throws -> Int32 {
         if endpoint.hasPrefix("ipc://") {
             let path = String(endpoint.dropFirst("ipc://".count))
+            guard let address = UnixSocketAddress(path: path) else { throw Failure("ipc path too long: \(path)") }
             let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let capacity = MemoryLayout.size(ofValue: address.sun_path)
-            guard path.utf8.count < capacity else { throw Failure("ipc path too long: \(path)") }
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let result = address.withSockaddr { Glibc.connect(descriptor, $0, $1) }
             guard result == 0 else { close(descriptor); throw Failure("connect \(endpoint): \(String(cString: strerror(errno)))") }
             return descriptor
         }

@@ -4,16 +4,17 @@ import Glibc
 import Darwin
 #endif
 
-/// A filled-in `sockaddr_un`, shared by the ipc-socket probe and the systemd notifier, so the
-/// path-length check and the Linux abstract-namespace rule (`@name`) live in one place.
-struct UnixSocketAddress {
+/// A filled-in `sockaddr_un`, shared by the ipc-socket probe (daemon and client), the systemd
+/// notifier and the tests' raw clients, so the path-length check and the Linux abstract-namespace
+/// rule (`@name`) live in one place.
+public struct UnixSocketAddress {
     private(set) var storage = sockaddr_un()
     let length: socklen_t
 
     /// - Parameter path: a socket file, or `@name` for a Linux abstract socket (what systemd
     ///   passes in `$NOTIFY_SOCKET` when it runs in a container).
     /// - Returns: nil when the path does not fit in `sun_path`.
-    init?(path: String) {
+    public init?(path: String) {
         var bytes = Array(path.utf8)
         let abstract = bytes.first == UInt8(ascii: "@")
         if abstract { bytes[0] = 0 }
@@ -26,7 +27,7 @@ struct UnixSocketAddress {
         length = socklen_t(pathOffset + bytes.count + (abstract ? 0 : 1))
     }
 
-    func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+    public func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         withUnsafePointer(to: storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
