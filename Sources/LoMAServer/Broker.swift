@@ -133,9 +133,7 @@ final class Broker {
         healthTemplate.limits.maxConnectionsPerPeer = UInt32(clamping: configuration.maxConnectionsPerPeer)
         healthTemplate.limits.maxReplyBytes = UInt64(configuration.maxReplyBytes)
         healthTemplate.limits.maxSegmentsPerRequest = UInt32(clamping: configuration.maxSegmentsPerRequest)
-        healthTemplate.limits.maxComputeSeconds = configuration.maxComputeTime.map {
-            Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
-        } ?? 0
+        healthTemplate.limits.maxComputeSeconds = configuration.maxComputeTime?.seconds ?? 0
     }
 
     func close() {

@@ -75,9 +75,7 @@ public final class ExpiryPurger: Sendable {
     /// The daemon's schedule: one serial utility queue, so purges never overlap one another and
     /// never take a thread the broker or the workers use.
     public static let dispatchAfter: Schedule = { delay, work in
-        let (seconds, attoseconds) = delay.components
-        let nanoseconds = Int(min(seconds, 1 << 32)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: work)
+        queue.asyncAfter(deadline: .now() + delay.dispatchInterval, execute: work)
     }
 
     private static let queue = DispatchQueue(label: "lomad-expiry-purge", qos: .utility)

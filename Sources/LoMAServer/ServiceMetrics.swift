@@ -107,9 +107,3 @@ enum MetricName {
     static let heldReplyBytes = "lomad_held_reply_bytes"
     static let refusedReplies = "lomad_refused_replies_total"
 }
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
-    }
-}
