@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 VALGRIND_FAILURE = 99
@@ -36,3 +39,30 @@ def valgrind(program: Path, arguments: Sequence[str], log_dir: Path,
     assert "definitely lost" not in report or "definitely lost: 0 bytes" in report, report
     print(f"valgrind {Path(program).name} {' '.join(arguments[-4:])}: {summary.group(0)}")
     return completed, elapsed
+
+
+@contextmanager
+def hang_up_endpoint() -> Iterator[str]:
+    """A tcp endpoint that accepts connections and closes them at once, as something that is not
+    lomad does (and lomad past its connection limit looks the same to a client)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()

@@ -11,14 +11,13 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import zmq
 
-from c_support import valgrind
+from c_support import hang_up_endpoint, valgrind
 from lomad_client import chunk_hashes
 from lomad_client.daemon import LocalDaemon
 from testing_support import MODELS
@@ -138,26 +137,8 @@ def free_tcp_port() -> int:
 @pytest.fixture
 def hangs_up():
     """A tcp endpoint that accepts connections and closes them at once: not lomad."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-                connection.close()
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    listener.close()
+    with hang_up_endpoint() as endpoint:
+        yield endpoint
 
 
 def test_no_daemon_and_bad_endpoints_fail_at_once(installed, tmp_path, hangs_up):

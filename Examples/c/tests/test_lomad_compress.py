@@ -7,14 +7,13 @@ import json
 import socket
 import struct
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zmq
 
-from c_support import valgrind
+from c_support import hang_up_endpoint, valgrind
 from lomad_client import Client
 from testing_support import FIXTURES, GoldenCase, read_file, relative_error
 
@@ -151,30 +150,10 @@ def test_hang_ups_during_the_handshake_end_attempts_early_as_unavailable(tmp_pat
     """A peer that accepts and closes at once (a daemon past its connection limit looks the same):
     each attempt ends after 3 hang-ups instead of its timeout; exit 3, not "not admitted"."""
     good = str(FIXTURES / "cases" / "llama_gqa_single" / "input.safetensors")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                listener.accept()[0].close()
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    endpoint = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
-    try:
+    with hang_up_endpoint() as endpoint:
         completed, elapsed = valgrind(PROGRAM, ["--endpoint", endpoint, "--input", good, "--output",
                                                 str(tmp_path / "out.safetensors"), "--timeout-ms", str(LONG_TIMEOUT_MS),
                                                 "--retries", "2"], tmp_path)
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
     assert completed.returncode == 3, completed.stderr
     assert (f"lomad-compress: compress: lomad at {endpoint} closed the connection during the handshake 3 times: its "
             "connection limit may be reached (retry later), the endpoint may require CURVE keys or a different server "
