@@ -22,6 +22,7 @@ from .calls import KVArrays
 from .client import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .curve import CurveKeys
 from .results import Health, Memory, ModelInfo, SequenceInfo, Stats
+from .tensors import KVTensor
 
 T = TypeVar("T")
 
@@ -74,8 +75,8 @@ class AsyncClient:
 
     async def compress(
         self,
-        keys: np.ndarray,
-        values: np.ndarray,
+        keys: KVTensor,
+        values: KVTensor,
         *,
         context: KVArrays | None = None,
         model: str = "",
@@ -116,8 +117,8 @@ class AsyncClient:
     async def publish_prefix(
         self,
         chunk_hashes: Sequence[bytes],
-        keys: np.ndarray,
-        values: np.ndarray,
+        keys: KVTensor,
+        values: KVTensor,
         positions: Sequence[int] | np.ndarray = (),
         *,
         model: str = "",

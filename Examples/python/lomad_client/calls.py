@@ -16,7 +16,7 @@ import zmq
 from .errors import MalformedReply
 from .loma.v1 import envelope_pb2, operations_pb2, tensor_pb2
 from .results import Health, Memory, ModelInfo, SequenceInfo, Stats, layout_name
-from .tensors import OutgoingTensor, decode_tensor, dtype_code, layout_code, outgoing_kv
+from .tensors import KVTensor, OutgoingTensor, decode_tensor, dtype_code, layout_code, outgoing_kv
 
 METHODS = {
     "loma": operations_pb2.COMPRESSION_METHOD_LOMA,
@@ -24,7 +24,7 @@ METHODS = {
     "strided": operations_pb2.COMPRESSION_METHOD_STRIDED,
 }
 
-KVArrays = tuple[np.ndarray, np.ndarray]
+KVArrays = tuple[KVTensor, KVTensor]
 T = TypeVar("T")
 
 
@@ -73,8 +73,8 @@ def stats() -> Call[Stats]:
 
 
 def compress(
-    keys: np.ndarray,
-    values: np.ndarray,
+    keys: KVTensor,
+    values: KVTensor,
     *,
     context: KVArrays | None,
     model: str,
@@ -149,7 +149,7 @@ def list_sequences(name_prefix: str) -> Call[list[SequenceInfo]]:
     return Call("list_sequences", request, lambda result, _: [SequenceInfo.from_proto(i) for i in result.sequences])
 
 
-def publish_prefix(chunk_hashes: Sequence[bytes], keys: np.ndarray, values: np.ndarray,
+def publish_prefix(chunk_hashes: Sequence[bytes], keys: KVTensor, values: KVTensor,
                    positions: Sequence[int] | np.ndarray, model: str, layout: str) -> Call[int]:
     request = operations_pb2.PublishPrefixRequest(
         model=model, chunk_hashes=list(chunk_hashes), positions=[int(p) for p in positions]
@@ -177,7 +177,7 @@ def lookup_prefix(chunk_hashes: Sequence[bytes], model: str, output_dtype: str |
     return Call("lookup_prefix", request, read)
 
 
-def attach(pair: tensor_pb2.KVPair, keys: np.ndarray, values: np.ndarray, layout: tensor_pb2.KVLayout, what: str,
+def attach(pair: tensor_pb2.KVPair, keys: KVTensor, values: KVTensor, layout: tensor_pb2.KVLayout, what: str,
            first_frame: int) -> list[OutgoingTensor]:
     outgoing = [outgoing_kv(keys, layout, f"{what}.keys"), outgoing_kv(values, layout, f"{what}.values")]
     outgoing[0].describe(pair.keys, first_frame)

@@ -1,4 +1,5 @@
-"""The lomad client: every loma.v1 operation as a method taking and returning numpy arrays."""
+"""The lomad client: every loma.v1 operation as a method taking numpy arrays or torch tensors and
+returning numpy arrays (`Memory.torch()` views them as torch tensors)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .calls import METHODS, KVArrays
 from .connection import Connection
 from .curve import CurveKeys
 from .results import Health, Memory, ModelInfo, SequenceInfo, Stats
+from .tensors import KVTensor
 
 __all__ = ["Client", "METHODS", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES"]
 
@@ -85,8 +87,8 @@ class Client:
 
     def compress(
         self,
-        keys: np.ndarray,
-        values: np.ndarray,
+        keys: KVTensor,
+        values: KVTensor,
         *,
         context: KVArrays | None = None,
         model: str = "",
@@ -140,8 +142,8 @@ class Client:
     def publish_prefix(
         self,
         chunk_hashes: Sequence[bytes],
-        keys: np.ndarray,
-        values: np.ndarray,
+        keys: KVTensor,
+        values: KVTensor,
         positions: Sequence[int] | np.ndarray = (),
         *,
         model: str = "",

@@ -7,11 +7,15 @@ protobuf runtime or the code protoc generated; status codes appear by name ("OK"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import status_name
 from .loma.v1 import operations_pb2, tensor_pb2
+
+if TYPE_CHECKING:  # pragma: no cover - torch is an optional extra
+    import torch
 
 _LAYOUT_NAMES: dict[int, str] = {
     tensor_pb2.KV_LAYOUT_HEADS_MAJOR: "heads_major",
@@ -47,6 +51,14 @@ class Memory:
     @property
     def tokens(self) -> int:
         return int(self.positions.shape[0])
+
+    def torch(self, device: "torch.device | str | None" = None) -> tuple["torch.Tensor", "torch.Tensor"]:
+        """keys and values as torch tensors sharing the reply frames (no copy on the CPU; BF16
+        replies come back as torch.bfloat16 bits when ml_dtypes decoded them). Needs torch
+        (`pip install "lomad-client[torch]"`). Writing to them writes into the frames: clone first."""
+        from .torch_tensors import to_torch
+
+        return to_torch(self.keys, device), to_torch(self.values, device)
 
     def __repr__(self) -> str:
         # The arrays by dtype and shape only: a KV block printed in full helps nobody.

@@ -8,18 +8,28 @@ arrays are read-only views of the frames they arrived in (copy with `np.array(x)
 numpy has no bfloat16. Arrays of `ml_dtypes.bfloat16` (the type JAX and TensorFlow use) are sent
 as BF16; BF16 replies come back as `ml_dtypes.bfloat16` when that package is installed and are
 otherwise widened to float32, which is exact.
+
+torch tensors (CPU or not; float32, float16, bfloat16) are accepted wherever arrays are, through
+`torch_tensors` (torch is only imported when a tensor is passed).
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 
 from .errors import MalformedReply
 from .loma.v1 import tensor_pb2
+from .torch_tensors import is_torch_tensor, tensor_bytes, wire_dtype_name
+
+if TYPE_CHECKING:  # pragma: no cover - torch is an optional extra
+    import torch
+
+# What the client sends as KV: a numpy array or a torch tensor (see torch_tensors).
+KVTensor = Union[np.ndarray, "torch.Tensor"]
 
 try:  # optional: the only widespread numpy bfloat16
     import ml_dtypes
@@ -100,10 +110,13 @@ class OutgoingTensor:
         descriptor.frame = frame_index
 
 
-def outgoing_kv(array: np.ndarray, layout: tensor_pb2.KVLayout, what: str) -> OutgoingTensor:
-    """A 4-axis KV tensor as a frame. Copies only when the array is strided or big-endian."""
+def outgoing_kv(array: KVTensor, layout: tensor_pb2.KVLayout, what: str) -> OutgoingTensor:
+    """A 4-axis KV tensor (a numpy array or a torch tensor) as a frame. Copies only when the array
+    is strided or big-endian, or the tensor is strided or not in host memory."""
+    if is_torch_tensor(array):
+        return _outgoing_torch(array, layout, what)
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
+        raise TypeError(f"{what} must be a numpy array or a torch tensor, got {type(array).__name__}")
     if array.ndim != 4:
         raise ValueError(f"{what} has shape {list(array.shape)}; KV tensors have 4 axes")
     if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
@@ -111,6 +124,13 @@ def outgoing_kv(array: np.ndarray, layout: tensor_pb2.KVLayout, what: str) -> Ou
     dtype = _wire_dtype_of(array, what)
     array = np.ascontiguousarray(array)
     return OutgoingTensor(array.reshape(-1).view(np.uint8), dtype, tuple(int(s) for s in array.shape), layout)
+
+
+def _outgoing_torch(tensor: Any, layout: tensor_pb2.KVLayout, what: str) -> OutgoingTensor:
+    if tensor.dim() != 4:
+        raise ValueError(f"{what} has shape {list(tensor.shape)}; KV tensors have 4 axes")
+    dtype = _DTYPE_NAMES[wire_dtype_name(tensor, what)]
+    return OutgoingTensor(tensor_bytes(tensor, what), dtype, tuple(int(s) for s in tensor.shape), layout)
 
 
 def decode_tensor(buffer, descriptor: tensor_pb2.TensorDescriptor, what: str) -> np.ndarray:
