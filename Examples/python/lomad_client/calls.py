@@ -16,7 +16,7 @@ import zmq
 from .errors import MalformedReply
 from .loma.v1 import envelope_pb2, operations_pb2, tensor_pb2
 from .results import Health, Memory, ModelInfo, SequenceInfo, Stats, layout_name
-from .tensors import KVTensor, OutgoingTensor, decode_tensor, dtype_code, layout_code, outgoing_kv
+from .tensors import KVTensor, OutgoingTensor, decode_tensor, dtype_code, dtype_name, layout_code, outgoing_kv
 
 METHODS = {
     "loma": operations_pb2.COMPRESSION_METHOD_LOMA,
@@ -194,4 +194,4 @@ def memory(pair: tensor_pb2.KVPair, positions, segments: int, frames: list[zmq.F
     held_positions = np.array(positions, dtype=np.int64)
     held_positions.flags.writeable = False
     return Memory(keys=tensors[0], values=tensors[1], positions=held_positions, segments=int(segments),
-                  layout=layout_name(pair.keys.layout))
+                  layout=layout_name(pair.keys.layout), wire_dtype=dtype_name(pair.keys.dtype))

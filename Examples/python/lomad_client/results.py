@@ -47,18 +47,20 @@ class Memory:
     positions: np.ndarray
     segments: int
     layout: str
+    wire_dtype: str = ""  # "f32", "f16" or "bf16": how the reply carried keys and values
 
     @property
     def tokens(self) -> int:
         return int(self.positions.shape[0])
 
     def torch(self, device: "torch.device | str | None" = None) -> tuple["torch.Tensor", "torch.Tensor"]:
-        """keys and values as torch tensors sharing the reply frames (no copy on the CPU; BF16
-        replies come back as torch.bfloat16 bits when ml_dtypes decoded them). Needs torch
-        (`pip install "lomad-client[torch]"`). Writing to them writes into the frames: clone first."""
+        """keys and values as torch tensors of the reply's dtype (torch.bfloat16 for BF16 replies)
+        sharing the reply frames: no copy on the CPU, except for BF16 without ml_dtypes, which
+        the arrays hold widened. Needs torch (`pip install "lomad-client[torch]"`). Writing to
+        them writes into the frames: clone first."""
         from .torch_tensors import to_torch
 
-        return to_torch(self.keys, device), to_torch(self.values, device)
+        return to_torch(self.keys, device, self.wire_dtype), to_torch(self.values, device, self.wire_dtype)
 
     def __repr__(self) -> str:
         # The arrays by dtype and shape only: a KV block printed in full helps nobody.

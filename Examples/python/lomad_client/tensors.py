@@ -68,6 +68,11 @@ def dtype_code(dtype: str | int | None) -> tensor_pb2.DType:
     return cast(tensor_pb2.DType, int(dtype))
 
 
+def dtype_name(code: int) -> str:
+    """The name (`"f32"`, `"f16"`, `"bf16"`) of a `loma.v1.DType` value; empty for any other."""
+    return next((name for name, value in _DTYPE_NAMES.items() if value == code), "")
+
+
 def layout_code(layout: str | int | None) -> tensor_pb2.KVLayout:
     """`"heads_major"`, `"tokens_major"` or a `loma.v1.KVLayout` value; None means unspecified."""
     if layout is None:

@@ -62,10 +62,11 @@ def tensor_bytes(tensor: "torch.Tensor", what: str) -> np.ndarray:
     return tensor.reshape(-1).view(torch.uint8).numpy()
 
 
-def to_torch(array: np.ndarray, device: "torch.device | str | None" = None) -> "torch.Tensor":
+def to_torch(array: np.ndarray, device: "torch.device | str | None" = None, wire_dtype: str = "") -> "torch.Tensor":
     """A decoded reply array as a torch tensor sharing its memory (a copy only when `device` is
-    not the CPU). BF16 arrays (ml_dtypes.bfloat16, or float32 widened without ml_dtypes) come
-    back as torch.bfloat16 only in the first case; widened float32 stays float32, which is exact."""
+    not the CPU). `wire_dtype` "bf16" marks an array that travelled as BF16: ml_dtypes.bfloat16
+    arrays are reinterpreted as torch.bfloat16 without a copy, and the float32 arrays the
+    client widens BF16 to without ml_dtypes are narrowed back, which is exact."""
     import torch
 
     shared: Any = array
@@ -79,6 +80,8 @@ def to_torch(array: np.ndarray, device: "torch.device | str | None" = None) -> "
         tensor = torch.from_numpy(shared)
     if bf16:
         tensor = tensor.view(torch.bfloat16)
+    elif wire_dtype == "bf16" and tensor.dtype == torch.float32:
+        tensor = tensor.to(torch.bfloat16)
     if device is not None and torch.device(device) != tensor.device:
         tensor = tensor.to(device)
     return tensor

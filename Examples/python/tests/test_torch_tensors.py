@@ -9,7 +9,7 @@ import torch
 
 from testing_support import GoldenCase, relative_error
 from lomad_client.loma.v1 import tensor_pb2
-from lomad_client.tensors import decode_tensor, outgoing_kv
+from lomad_client.tensors import bf16_bits_to_array, decode_tensor, outgoing_kv
 from lomad_client.torch_tensors import to_torch
 
 TORCH_DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
@@ -35,7 +35,7 @@ def test_frames_decode_back_to_the_same_tensor(name):
     keys = torch.randn(1, 2, 3, 4, generator=torch.Generator().manual_seed(1)).to(TORCH_DTYPES[name])
     outgoing = outgoing_kv(keys, tensor_pb2.KV_LAYOUT_HEADS_MAJOR, "keys")
     descriptor = tensor_pb2.TensorDescriptor(dtype=outgoing.dtype, shape=list(outgoing.shape))
-    decoded = to_torch(decode_tensor(outgoing.frame.tobytes(), descriptor, "keys"))
+    decoded = to_torch(decode_tensor(outgoing.frame.tobytes(), descriptor, "keys"), wire_dtype=name)
     assert decoded.dtype == keys.dtype
     assert torch.equal(decoded, keys)
 
@@ -117,3 +117,12 @@ def test_read_memory_as_torch_on_a_device(client):
         assert relative_error(keys.float().numpy(), case.expected_keys) < 1e-2
     finally:
         client.delete_sequence(sequence)
+
+
+def test_bf16_replies_are_bf16_tensors_without_ml_dtypes_too():
+    """Without ml_dtypes the client widens BF16 to float32; torch gets BF16 back, exactly."""
+    bits = np.array([0x3F80, 0xC020, 0x0000, 0x7F80], dtype=np.uint16).reshape(1, 1, 2, 2)  # 1, -2.5, 0, inf
+    widened = bf16_bits_to_array(bits, bfloat16=None)
+    tensor = to_torch(widened, wire_dtype="bf16")
+    assert tensor.dtype == torch.bfloat16
+    assert tensor.view(torch.int16).flatten().tolist() == [0x3F80, 0xC020 - 0x10000, 0, 0x7F80]
