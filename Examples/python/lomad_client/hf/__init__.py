@@ -10,6 +10,6 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(f"lomad_client.hf needs torch and transformers: pip install 'lomad-client[hf]' ({error})") from error
 
-from .cache import LomadCache
+from .cache import LomadCache, cache_argument
 
-__all__ = ["LomadCache"]
+__all__ = ["LomadCache", "cache_argument"]

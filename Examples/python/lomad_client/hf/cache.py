@@ -135,7 +135,7 @@ class LomadCache(Cache):
             positions = torch.arange(self.covered, self.covered + chunk.shape[1], device=chunk.device)
             with torch.no_grad():
                 output = model(input_ids=chunk, position_ids=positions.unsqueeze(0).expand(chunk.shape[0], -1),
-                               use_cache=True, **{_cache_argument(model): self})
+                               use_cache=True, **{cache_argument(model): self})
             logits = output.logits
             start += chunk.shape[1]
         return logits
@@ -347,9 +347,10 @@ def _wire(name: str) -> torch.dtype:
     return {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[name]
 
 
-def _cache_argument(model: Any) -> str:
-    """transformers 5.2x renamed forward's `past_key_values` to `cache`; older versions know only
-    the first name, newer ones still accept it with a deprecation warning."""
+def cache_argument(model: Any) -> str:
+    """The name `model.forward` and `model.generate` take the cache under: transformers 5.2x
+    renamed `past_key_values` to `cache`; older versions know only the first name, newer ones
+    still accept it with a deprecation warning."""
     import inspect
 
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
