@@ -255,6 +255,10 @@ class LomadCache(Cache):
                 raise ValueError(f"sequence {name!r} holds memory of model {info.model!r}, not {self.info.name!r}")
             positions.add(info.next_position if info is not None else 0)
             if memory is not None:
+                start = int(memory.positions[0]) - (self.info.compression_ratio - 1)
+                if start != 0:
+                    raise ValueError(f"sequence {name!r} starts at position {start}: the memory before it (a published "
+                                     "prefix it continued) is not in it, so it cannot be resumed on its own")
                 found.append(memory.torch())
             if info is not None:
                 self.segments = info.segments
