@@ -2,8 +2,9 @@
 # Builds and tests the examples against a real daemon: the Python client, the C client (installed
 # into a temporary prefix and programs built against it with pkg-config; every C run under
 # valgrind --leak-check=full), the numpy generation checked against the
-# in-process reference, and the two-process prefix-sharing example. Run after `swift build`;
-# .ci/run calls it. Exits non-zero on any failure.
+# in-process reference, and the two-process prefix-sharing example; torch tensors in the client,
+# LomadCache inside transformers' generate() and the OpenAI-compatible chat server (with the openai
+# client). Run after `swift build`; .ci/run calls it. Exits non-zero on any failure.
 #
 # Python packages go into a private venv (.build/examples-venv, reused between runs); the client
 # is installed there from the wheel built below.
@@ -36,7 +37,15 @@ tar -C Examples/python --exclude=build --exclude='*.egg-info' --exclude=__pycach
     || { cat "$dist/build.log" >&2; echo "run-tests.sh: building the lomad-client sdist and wheel failed" >&2; exit 1; }
 wheel=$(echo "$dist"/dist/lomad_client-*.whl)
 [ -f "$wheel" ] || { echo "run-tests.sh: no wheel in $dist/dist" >&2; exit 1; }
-"$venv/bin/python" -m pip install --quiet "$wheel[test]"
+# torch for the [hf] extra: the machine image's CPU wheel when it has one for this Python (no
+# CUDA libraries to download), else PyPI's build.
+if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+    tag=$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+    torch_wheel=$(ls /opt/wheels/torch-*+cpu-"$tag"-"$tag"-*.whl 2>/dev/null | head -n 1 || true)
+    "$venv/bin/python" -m pip install --quiet "${torch_wheel:-torch}"
+fi
+# The chat server example (Examples/openai_server) and the official client its tests use.
+"$venv/bin/python" -m pip install --quiet "$wheel[test,hf]" "openai>=1.40" "fastapi>=0.110" "uvicorn>=0.29"
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
 # The annotations that py.typed promises hold (the cache stays out of the source tree).
 (cd Examples/python && "$venv/bin/python" -m mypy --cache-dir "$dist/mypy-cache") \
