@@ -287,6 +287,9 @@ class LomadCache(Cache):
                 self._staged = None
 
     def _begin_forward(self, key_states: torch.Tensor) -> None:
+        if self._pending:
+            raise ValueError(f"the last forward never reached layer {len(self.layers) - 1}: the model has fewer layers "
+                             f"than lomad's {self.info.name!r}; load the same checkpoint in both")
         rows, heads, tokens, head_dim = key_states.shape
         if rows != self.batch_rows:
             raise ValueError(f"the batch has {rows} rows but the cache has {self.batch_rows} sequences "
