@@ -56,12 +56,14 @@ class LomadCache(Cache):
     is continued from its memory: the cache then stands for `next_position` tokens already.
     `model` names the checkpoint in the daemon (empty: its only model); it must be the checkpoint
     the transformers model was loaded from (docs/loma-spec.md 3.1), which the daemon's shapes
-    (layers, KV heads, head size) are checked against at the first update.
+    (layers, KV heads, head size) are checked against at the first update. `ttl_seconds` goes
+    with every compress: the sequence expires that long after the append (docs/store.md, "TTL");
+    0 keeps its current expiry.
 
         cache = LomadCache(client, sequence="chat-1")
         output = model.generate(ids, past_key_values=cache, max_new_tokens=64,
-                                prefill_chunk_size=cache.prefill_chunk_size)   # transformers 5
-        cache.prefill(model, ids); model.generate(ids, past_key_values=cache, ...)  # any version
+                                prefill_chunk_size=cache.prefill_chunk_size)
+        cache.prefill(model, ids); model.generate(ids, past_key_values=cache, ...)  # the same, by hand
     """
 
     def __init__(self, client: Client, sequence: str | Sequence[str], *, model: str = "", resume: bool = True,
@@ -100,8 +102,9 @@ class LomadCache(Cache):
 
     @property
     def prefill_chunk_size(self) -> int:
-        """A chunk size for transformers 5's `generate(..., prefill_chunk_size=)` whose chunks all
-        end on or before a segment boundary, whatever the raw tail already holds."""
+        """A chunk size for `generate(..., prefill_chunk_size=)` (transformers' chunked prefill,
+        4.5x and 5.x) whose chunks all end on or before a segment boundary, whatever the raw
+        tail already holds: it divides both the segment length and the room left in it."""
         return math.gcd(self.segment_length, self.raw_tokens) or self.segment_length
 
     @property
@@ -139,12 +142,6 @@ class LomadCache(Cache):
             logits = output.logits
             start += chunk.shape[1]
         return logits
-
-    def publishable_memory(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Row 0's memory, `[layers, kv_heads, tokens, head_dim]`, for `publish_prefix`."""
-        keys = torch.stack([layer.keys[0, :, :self.memory_tokens] for layer in self.layers])
-        values = torch.stack([layer.values[0, :, :self.memory_tokens] for layer in self.layers])
-        return keys, values
 
     def start_from_prefix(self, memory: Memory, position: int) -> None:
         """Starts an empty cache after a prefix whose memory was found with `lookup_prefix` (one
