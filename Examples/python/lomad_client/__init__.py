@@ -2,6 +2,8 @@
 
 `Client` (blocking) and `AsyncClient` (asyncio) offer every operation with numpy arrays in and
 out and plain dataclasses for everything else; `ClientPool` shares clients among threads.
+torch tensors go in wherever arrays do and `Memory.torch()` gives them back (the `torch` extra);
+`lomad_client.hf.LomadCache` is the compressed cache for transformers (the `hf` extra).
 """
 
 from .async_client import AsyncClient
