@@ -8,11 +8,12 @@ system prompt's memory found by another session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 
 import openai
 import pytest
@@ -41,11 +42,11 @@ def tiny_daemon():
         yield running
 
 
-@pytest.fixture(scope="module")
-def server(tiny_daemon):
+@contextlib.contextmanager
+def running_server(endpoint: str) -> Iterator[str]:
+    """server.py in a subprocess on a free loopback port; yields its base URL."""
     process = subprocess.Popen(
-        [sys.executable, str(SERVER_DIR / "server.py"), "--model", str(LOMA_TINY), "--endpoint", tiny_daemon.endpoint,
-         "--port", "0"],
+        [sys.executable, str(SERVER_DIR / "server.py"), "--model", str(LOMA_TINY), "--endpoint", endpoint, "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     try:
@@ -56,6 +57,12 @@ def server(tiny_daemon):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_daemon):
+    with running_server(tiny_daemon.endpoint) as url:
+        yield url
 
 
 @pytest.fixture
@@ -123,6 +130,21 @@ def test_the_next_turn_resumes_from_memory(chat, tokenizer, reference_model, tin
         _, info = client.read_memory(f"chat-{session}", segment_count=1)
     assert info.segments == reply.usage.segments
     assert info.next_position == reply.usage.segments * SEGMENT
+
+
+def test_another_server_process_resumes_the_session(chat, tiny_daemon, tokenizer, reference_model):
+    """A second server, sharing only lomad with the first, continues the conversation from the
+    sequence's memory: it re-runs the raw tail lomad never held, not the compressed segments."""
+    session = f"moved-{uuid.uuid4().hex[:8]}"
+    first = [system_prompt(), {"role": "user", "content": "Which tool installs a .deb file?"}]
+    answer = ask(chat, first, session=session)
+    second = first + [{"role": "assistant", "content": answer.choices[0].message.content},
+                      {"role": "user", "content": "Thanks"}]
+    with running_server(tiny_daemon.endpoint) as url:
+        other = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=300)
+        reply = ask(other, second, session=session)
+    assert reply.usage.resumed_tokens == answer.usage.segments * SEGMENT
+    assert reply.choices[0].message.content == reference_answer(reference_model, tokenizer, second)
 
 
 def test_the_session_header_works_like_the_field(chat):
