@@ -91,13 +91,17 @@ class LlamaCppSequence:
         logits = llama_cpp.llama_get_logits_ith(self.context, -1)
         return np.ctypeslib.as_array(logits, shape=(self.vocabulary,)).astype(np.float64)
 
-    def state(self) -> llama_state.SequenceState:
+    def state_bytes(self) -> bytes:
+        """The sequence's state exactly as `llama_state_seq_get_data` writes it."""
         size = llama_cpp.llama_state_seq_get_size(self.context, SEQUENCE)
         buffer = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_seq_get_data(self.context, buffer, size, SEQUENCE)
         if written == 0:
             raise LlamaCppError("llama_state_seq_get_data wrote nothing")
-        return llama_state.parse(bytes(buffer)[:written], self.layers, self.kv_heads * self.head_dim)
+        return bytes(buffer)[:written]
+
+    def state(self) -> llama_state.SequenceState:
+        return llama_state.parse(self.state_bytes(), self.layers, self.kv_heads * self.head_dim)
 
     def replace_state(self, state: llama_state.SequenceState) -> None:
         """The sequence's cells become exactly `state`'s (llama.cpp drops the old ones first)."""
