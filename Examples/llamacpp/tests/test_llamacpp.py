@@ -20,7 +20,7 @@ from compressors import ReferenceCompressor
 from convert_to_gguf import ConversionError, convert
 from generation import Generation
 from llama_numpy import KV, LlamaModel
-from llamacpp_sequence import LlamaCppSequence
+from llamacpp_sequence import LlamaCppError, LlamaCppSequence
 from lomad_client import Client
 from testing_support import FIXTURES, REPO_ROOT, relative_error
 
@@ -169,3 +169,17 @@ def test_checkpoints_llama_cpp_would_compute_differently_are_refused(tmp_path):
         with pytest.raises(ConversionError, match=reason):
             convert(checkpoint(name), tmp_path / f"{name}.gguf")
         assert not (tmp_path / f"{name}.gguf").exists()
+
+
+def test_llamacpp_decodes_only_at_one_past_the_largest_position_held(converted):
+    """The continuity llama_batch_allocr demands (docs/integrations.md, llama.cpp limits): after the
+    memory of positions 0..7 the next token must sit at 8; LoMA's last memory token is at 7."""
+    model = LlamaModel(LOMA_TINY)
+    with open_sequence(converted("loma-tiny"), model) as sequence:
+        sequence.decode(TINY_PROMPT[:8], 0)
+        state = sequence.state()
+        sequence.replace_state(state.select(np.isin(state.positions, [3, 7])))  # memory-like cells
+        with pytest.raises(LlamaCppError, match="at position 9"):
+            sequence.decode([TINY_PROMPT[8]], 9)
+        sequence.decode([TINY_PROMPT[8]], 8)
+        assert sequence.position_range() == (3, 8)
