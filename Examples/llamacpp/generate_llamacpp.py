@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from llama_numpy import KV, LlamaModel  # noqa: E402
 from lomad_client import Client  # noqa: E402
 from lomad_client.daemon import LocalDaemon  # noqa: E402
 
-from compressed_generation import LlamaCppLoMAGeneration  # noqa: E402
+from compressed_generation import CacheReport, LlamaCppLoMAGeneration  # noqa: E402
 from convert_to_gguf import convert  # noqa: E402
 from llamacpp_sequence import LlamaCppSequence  # noqa: E402
 
@@ -73,13 +74,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def generate_in_llamacpp(arguments, model: LlamaModel, gguf: Path, client: Client, ids: list[int], log) -> tuple[Run, list, int]:
+def generate_in_llamacpp(arguments: argparse.Namespace, model: LlamaModel, gguf: Path, client: Client, ids: list[int],
+                         log: Callable[[str], None] | None) -> tuple[Run, list[CacheReport], int]:
     """The llama.cpp run, the cache report of every compressed segment, and the cells held at the end."""
     config = model.config
     run = Run()
     sequence_name = f"llamacpp-{uuid.uuid4().hex[:12]}"
 
-    def compress(keys: np.ndarray, values: np.ndarray, position: int):
+    def compress(keys: np.ndarray, values: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         memory = client.compress(keys, values, model=arguments.model_name, sequence=sequence_name, position=position,
                                  output_dtype="f32", output_layout="heads_major")
         run.memory_keys.append(np.array(memory.keys))
@@ -103,7 +105,7 @@ def generate_in_llamacpp(arguments, model: LlamaModel, gguf: Path, client: Clien
     return run, generation.reports, cells
 
 
-def generate_in_numpy(arguments, model: LlamaModel, client: Client, ids: list[int]) -> Run:
+def generate_in_numpy(arguments: argparse.Namespace, model: LlamaModel, client: Client, ids: list[int]) -> Run:
     """The reference: Examples/generation's numpy model, memory from the same daemon."""
     run = Run()
     sequence_name = f"numpy-{uuid.uuid4().hex[:12]}"
@@ -129,6 +131,7 @@ def generate_in_numpy(arguments, model: LlamaModel, client: Client, ids: list[in
 
 
 def relative(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    """||actual - expected|| / ||expected|| over all the arrays (0 when there are none)."""
     if not expected:
         return 0.0
     a, e = np.concatenate([x.ravel() for x in actual]), np.concatenate([x.ravel() for x in expected])

@@ -9,17 +9,31 @@ sequence state calls that read and replace the cells (llama_state.py says their 
 from __future__ import annotations
 
 import ctypes
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import llama_cpp
-from llama_cpp import _logger
 
 import llama_state
 
 SEQUENCE = 0
 CACHE_TYPES = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16}
+# ggml.h `enum ggml_log_level` of the vendored ggml (DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5);
+# llama-cpp-python's own callback maps an older numbering and prints warnings as errors.
+GGML_LOG_LEVEL_ERROR, GGML_LOG_LEVEL_CONT = 4, 5
+_log_state = {"verbose": False, "printing": False}
+
+
+@llama_cpp.llama_log_callback
+def _log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's log on stderr: everything when verbose, else errors only (their messages say
+    why a state or a decode was refused)."""
+    if level != GGML_LOG_LEVEL_CONT:
+        _log_state["printing"] = _log_state["verbose"] or level >= GGML_LOG_LEVEL_ERROR
+    if _log_state["printing"]:
+        print(text.decode("utf-8", errors="replace"), end="", file=sys.stderr, flush=True)
 
 
 class LlamaCppError(RuntimeError):
@@ -33,7 +47,8 @@ class LlamaCppSequence:
                  max_batch: int, cache_type: str = "f32", flash_attention: bool = False, verbose: bool = False):
         if cache_type not in CACHE_TYPES:
             raise ValueError(f"cache type must be one of {', '.join(CACHE_TYPES)}, not {cache_type!r}")
-        _logger.set_verbose(verbose)
+        _log_state["verbose"] = verbose
+        llama_cpp.llama_log_set(_log, ctypes.c_void_p(0))
         llama_cpp.llama_backend_init()
         self.layers, self.kv_heads, self.head_dim = layers, kv_heads, head_dim
         model_params = llama_cpp.llama_model_default_params()
@@ -68,7 +83,7 @@ class LlamaCppSequence:
     def __enter__(self) -> "LlamaCppSequence":
         return self
 
-    def __exit__(self, *_) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     def decode(self, token_ids: list[int], first_position: int) -> np.ndarray:
