@@ -126,16 +126,20 @@ def test_cells_written_at_scattered_positions_are_attended_at_those_positions(co
     assert np.max(np.abs(logits - full_logits)) > 10 * tolerance  # dropping cells changed the answer
 
 
-@pytest.mark.parametrize("options", [[], ["--dtype", "f16"], ["--flash-attn"]], ids=["f32", "f16", "flash-attn"])
-def test_run_check_on_loma_tiny_passes_with_fewer_cells_than_positions(options, capsys):
+@pytest.mark.parametrize("model, ratio, options", [
+    ("loma-tiny", 4, []), ("loma-tiny", 4, ["--dtype", "f16"]), ("loma-tiny", 4, ["--flash-attn"]),
+    ("loma-tiny-r2", 2, []), ("loma-tiny-r8", 8, []),
+], ids=["f32", "f16", "flash-attn", "r2", "r8"])
+def test_run_check_on_the_shipped_models_passes_with_fewer_cells_than_positions(model, ratio, options, capsys):
     """`run.sh --check` in-process: its own lomad, llama.cpp's greedy tokens equal numpy's."""
-    assert generate_llamacpp.main(["--check", "--max-new-tokens", "80", *options]) == 0
+    arguments = ["--check", "--max-new-tokens", "80", "--model", str(REPO_ROOT / "Models" / model), *options]
+    assert generate_llamacpp.main(arguments) == 0
     output = capsys.readouterr()
     assert "check passed: 80 greedy tokens identical" in output.err
     held, positions = map(int, re.search(r"held (\d+) KV cells for (\d+) positions", output.out).groups())
     assert positions == len(TINY_PROMPT) + 79
     segments = positions // 32
-    assert held == segments * 8 + positions % 32  # memory of every segment plus the current one raw
+    assert held == segments * (32 // ratio) + positions % 32  # memory of every segment plus the current one raw
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
