@@ -10,7 +10,8 @@
 #
 # Everything goes into .build/: a venv (.build/llamacpp-venv) and the llama-cpp-python wheel built
 # from its sdist (.build/llamacpp-wheels), which the next run reuses: the first run compiles
-# llama.cpp (about 8 minutes on 2 cores, see docs/integrations.md), later ones start at once.
+# llama.cpp (about 490 CPU-seconds, some 4 minutes on 2 idle cores), later ones start at once.
+# Examples/run-tests.sh (and so CI) runs `run.sh --test`.
 # The daemon is $LOMAD_BIN, else the checkout's .build/debug/lomad (run swift build first).
 # Needs: python3 with venv, a C/C++ compiler (cmake and ninja come from PyPI as build deps).
 set -euo pipefail
