@@ -104,10 +104,12 @@ class LlamaCppLoMAGeneration:
         held = state.select(~in_segment)
         self.sequence.replace_state(held.followed_by(memory))
         self.raw_tokens = 0
+        # Read back what llama.cpp now holds: exactly the memory cells, at exactly their positions.
         after = self.sequence.state()
-        report = CacheReport(len(self.reports) + 1, after.cells, held.cells + memory.cells, self.position)
-        if after.cells != report.memory_cells or not np.array_equal(np.sort(after.positions), np.sort(np.concatenate((held.positions, memory.positions)))):
+        written = np.sort(np.concatenate((held.positions, memory.positions)))
+        if not np.array_equal(np.sort(after.positions), written):
             raise RuntimeError(f"llama.cpp holds positions {sorted(after.positions.tolist())} after the write-back")
+        report = CacheReport(len(self.reports) + 1, after.cells, len(written), self.position)
         self.reports.append(report)
         if self.log:
             self.log(report.line())

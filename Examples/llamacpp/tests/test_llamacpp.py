@@ -187,3 +187,13 @@ def test_llamacpp_decodes_only_at_one_past_the_largest_position_held(converted):
             sequence.decode([TINY_PROMPT[8]], 9)
         sequence.decode([TINY_PROMPT[8]], 8)
         assert sequence.position_range() == (3, 8)
+
+
+def test_the_check_fails_and_says_where_when_tokens_differ(capsys):
+    logits = [np.zeros(4), np.ones(4), np.ones(4)]
+    memory = [np.ones((1, 1, 2, 2))]
+    same = generate_llamacpp.Run([1, 2, 3], logits, memory, memory)
+    other = generate_llamacpp.Run([1, 2, 0], logits, memory, memory)
+    assert generate_llamacpp.compare(same, other) == 1
+    assert "differ first at token 2" in capsys.readouterr().err
+    assert generate_llamacpp.compare(same, same) == 0
