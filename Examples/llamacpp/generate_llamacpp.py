@@ -35,8 +35,9 @@ from lomad_client import Client  # noqa: E402
 from lomad_client.daemon import LocalDaemon  # noqa: E402
 
 from compressed_generation import CacheReport, LlamaCppLoMAGeneration  # noqa: E402
-from convert_to_gguf import convert  # noqa: E402
-from llamacpp_sequence import LlamaCppSequence  # noqa: E402
+from convert_to_gguf import ConversionError, convert  # noqa: E402
+from llama_state import StateFormatError  # noqa: E402
+from llamacpp_sequence import LlamaCppError, LlamaCppSequence  # noqa: E402
 
 DEFAULT_PROMPT = "The Debian package manager apt resolves dependencies"
 
@@ -160,32 +161,37 @@ def generate_and_check(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     model, tokenizer, ids = load_model_and_prompt(arguments)
     log = None if arguments.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}, search_from=__file__).start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="loma-gguf-") as folder, \
-                Client(arguments.endpoint or daemon.endpoint, timeout=60.0) as client:
-            gguf = convert(arguments.model, Path(folder) / f"{arguments.model.name}-{arguments.dtype}.gguf", arguments.dtype)
-            if log:
-                loma = model.config.loma
-                log(f"[{arguments.model.name} as {arguments.dtype} GGUF in llama.cpp: segment_length "
-                    f"{loma.segment_length}, ratio {loma.compression_ratio}; prompt of {len(ids)} tokens]")
-            run, reports, cells = generate_in_llamacpp(arguments, model, gguf, client, ids, log)
-            if not arguments.quiet and tokenizer is not None:
-                print(tokenizer.decode(ids + run.tokens), flush=True)
-            print("tokens:", ",".join(map(str, run.tokens)))
-            positions = len(ids) + len(run.tokens) - 1  # the last token is chosen, never decoded
-            print(f"llama.cpp held {cells} KV cells for {positions} positions "
-                  f"({len(reports)} segments compressed by lomad)")
-            if arguments.check:
-                return compare(run, generate_in_numpy(arguments, model, client, ids))
-    finally:
-        if daemon:
-            daemon.stop()
+    with tempfile.TemporaryDirectory(prefix="loma-gguf-") as folder:
+        # Converted first: a checkpoint llama.cpp cannot run is refused before a daemon starts.
+        gguf = convert(arguments.model, Path(folder) / f"{arguments.model.name}-{arguments.dtype}.gguf", arguments.dtype)
+        daemon = None if arguments.endpoint else LocalDaemon({"model": arguments.model}, search_from=__file__).start()
+        try:
+            with Client(arguments.endpoint or daemon.endpoint, timeout=60.0) as client:
+                if log:
+                    loma = model.config.loma
+                    log(f"[{arguments.model.name} as {arguments.dtype} GGUF in llama.cpp: segment_length "
+                        f"{loma.segment_length}, ratio {loma.compression_ratio}; prompt of {len(ids)} tokens]")
+                run, reports, cells = generate_in_llamacpp(arguments, model, gguf, client, ids, log)
+                if not arguments.quiet and tokenizer is not None:
+                    print(tokenizer.decode(ids + run.tokens), flush=True)
+                print("tokens:", ",".join(map(str, run.tokens)))
+                positions = len(ids) + len(run.tokens) - 1  # the last token is chosen, never decoded
+                print(f"llama.cpp held {cells} KV cells for {positions} positions "
+                      f"({len(reports)} segments compressed by lomad)")
+                if arguments.check:
+                    return compare(run, generate_in_numpy(arguments, model, client, ids))
+        finally:
+            if daemon:
+                daemon.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_reporting_failures("generate_llamacpp.py", lambda: generate_and_check(argv))
+    try:
+        return run_reporting_failures("generate_llamacpp.py", lambda: generate_and_check(argv))
+    except (ConversionError, StateFormatError, LlamaCppError) as error:  # one line, as the lomad tools report
+        print(f"generate_llamacpp.py: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

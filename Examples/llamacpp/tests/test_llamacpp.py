@@ -197,3 +197,9 @@ def test_the_check_fails_and_says_where_when_tokens_differ(capsys):
     assert generate_llamacpp.compare(same, other) == 1
     assert "differ first at token 2" in capsys.readouterr().err
     assert generate_llamacpp.compare(same, same) == 0
+
+
+def test_a_checkpoint_llama_cpp_cannot_run_is_one_line_on_stderr(capsys):
+    model = checkpoint("qwen2_tied")
+    assert generate_llamacpp.main(["--model", str(model), "--prompt-ids", "1,2,3", "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == f"generate_llamacpp.py: {model}: architecture 'qwen2' is not converted (only Llama)"
