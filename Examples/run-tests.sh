@@ -3,13 +3,14 @@
 # into a temporary prefix and programs built against it with pkg-config; every C run under
 # valgrind --leak-check=full), the numpy generation checked against the
 # in-process reference, and the two-process prefix-sharing example; torch tensors in the client,
-# LomadCache inside transformers' generate() and the OpenAI-compatible chat server (with the openai
-# client). Run after `swift build`; .ci/run calls it. Exits non-zero on any failure.
+# LomadCache inside transformers' generate(), the OpenAI-compatible chat server (with the openai
+# client), and LoMA memory inside llama.cpp (Examples/llamacpp/run.sh --test). Run after
+# `swift build`; .ci/run calls it. Exits non-zero on any failure.
 #
 # Python packages go into a private venv (.build/examples-venv, reused between runs); the client
 # is installed there from the wheel built below.
 # Needs: python3 with venv, make, cc, pkg-config, libzmq3-dev, libprotobuf-c-dev,
-# protobuf-c-compiler, valgrind.
+# protobuf-c-compiler, valgrind, g++ (llama.cpp).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -58,6 +59,11 @@ sys.exit(None if "site-packages" in package.parts and (package / "py.typed").is_
          else f"run-tests.sh: lomad_client imports from {package}, not from the installed wheel")')
 
 make -C Examples/c --no-print-directory
+
+# LoMA memory inside llama.cpp (Examples/llamacpp, docs/integrations.md): its own venv, and the
+# llama-cpp-python wheel it builds from source once (about 490 CPU-seconds) into
+# .build/llamacpp-wheels, which later runs reuse.
+Examples/llamacpp/run.sh --test
 
 # pytest prints its summary line ("N passed in S s") last; its exit status is this script's.
 cd Examples
