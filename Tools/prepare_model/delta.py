@@ -22,7 +22,7 @@ from Tools.loma_reference.safetensors_np import SafetensorsError, StoredTensor, 
 
 FORMAT = "lomad-delta/1"
 #: Files of the result copied from the delta as they are.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
 _ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"}
 _MLP = {"gate_proj", "up_proj", "down_proj"}
 _LORA_NAME = re.compile(r"^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_([AB])$")
