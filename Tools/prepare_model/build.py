@@ -100,12 +100,27 @@ def write_model(delta: Delta, base: GGUFBase, output: Path, layers: int | None, 
         return result_tensor(name, lambda: base.tensor(name), delta)
 
     write_streaming(output / "model.safetensors", layout, produce, metadata={"format": "pt"})
-    (output / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    if layers is None:  # the delta's own file, byte for byte
+        shutil.copyfile(delta.directory / "config.json", output / "config.json")
+    else:
+        (output / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     copied = [name for name in TOKENIZER_FILES if (delta.directory / name).is_file()]
     if "tokenizer.json" not in copied:
         raise DeltaError(f"{delta.directory}: no tokenizer.json in the delta")
     for name in copied:
         shutil.copyfile(delta.directory / name, output / name)
+
+
+def same_small_files(delta: Delta, folder: Path) -> bool:
+    """Whether `folder` holds the model file and the delta's config and tokenizer files unchanged
+    (what a finished build of this delta left there, apart from the weights' own sha256)."""
+    if not (folder / "model.safetensors").is_file():
+        return False
+    for name in ("config.json", *TOKENIZER_FILES):
+        source, copy = delta.directory / name, folder / name
+        if source.is_file() != copy.is_file() or source.is_file() and source.read_bytes() != copy.read_bytes():
+            return False
+    return True
 
 
 def write_stamp(output: Path, delta: Delta, sha256: str, layers: int | None) -> None:

@@ -61,7 +61,7 @@ def run(arguments: argparse.Namespace) -> Path:
     if output.exists() and stamp is None:
         raise DeltaError(f"{output}: exists and was not written by prepare-model ({build.STAMP} missing); move it away")
     if (stamp is not None and not arguments.record and not sliced and stamp.get(RESULT_KEY) == recorded
-            and (output / RESULT_KEY).is_file() and sha256_of(output / RESULT_KEY) == recorded):
+            and build.same_small_files(delta, output) and sha256_of(output / RESULT_KEY) == recorded):
         _log(f"{output} is already prepared (sha256 {recorded})")
         return output
 

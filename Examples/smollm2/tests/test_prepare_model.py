@@ -79,8 +79,9 @@ def test_merged_weights_are_the_base_plus_scaled_lora(prepared_slice, synthetic_
 
 
 def test_full_model_is_recorded_then_checked_and_speaks(tmp_path, synthetic_delta):
-    """--record writes the sha256; a rebuild from scratch matches it (the folder is the last line);
-    a wrong sha256 fails and leaves the good folder alone; the model answers like the base."""
+    """--record writes the sha256; a rebuild from scratch matches it (the folder is the last line)
+    and a third run keeps the folder; a wrong sha256 fails and leaves the good folder alone; the
+    model answers like the base."""
     delta = write_synthetic_delta(tmp_path / "smollm2-zero", zero_lora=True, tokenizer_from=synthetic_delta)
     output = tmp_path / "model"
     missing = prepare("smollm2-zero", delta, output, check=False)
@@ -93,6 +94,8 @@ def test_full_model_is_recorded_then_checked_and_speaks(tmp_path, synthetic_delt
     completed = prepare("smollm2-zero", delta, output)
     assert completed.stdout.strip().splitlines()[-1] == str(output.resolve())
     assert json.loads((output / "prepare_model.json").read_text())["model.safetensors"] == recorded
+    again = prepare("smollm2-zero", delta, output)
+    assert "is already prepared" in again.stderr and again.stdout.strip().splitlines()[-1] == str(output.resolve())
 
     manifest = json.loads((delta / "delta.json").read_text())
     manifest["result"]["model.safetensors"] = "0" * 64
