@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 from Tools.loma_reference.config import inverse_frequencies, load_config  # noqa: E402
-from Tools.loma_reference.crosscheck_transformers import patch_rotary_float64, transformers_block  # noqa: E402
+from Tools.loma_reference.crosscheck_transformers import cache_layer, patch_rotary_float64, transformers_block  # noqa: E402
 from Tools.loma_reference.model import open_model  # noqa: E402
 
 #: f32 engine vs float64 reference: docs/loma-spec.md 7 (the bound every golden case meets).
@@ -103,9 +103,9 @@ def prompt_kv(model, model_dir: Path, tokens: int) -> tuple[np.ndarray, np.ndarr
     assert len(ids) == tokens, f"TEXT gives {len(ids)} tokens, {tokens} needed"
     with torch.no_grad():
         cache = model.model(input_ids=torch.tensor([ids]), use_cache=True).past_key_values
-    layers = range(model.config.num_hidden_layers)
-    keys = np.stack([cache.layers[i].keys[0].numpy() for i in layers]).astype(np.float32)
-    values = np.stack([cache.layers[i].values[0].numpy() for i in layers]).astype(np.float32)
+    layers = [cache_layer(cache, i) for i in range(model.config.num_hidden_layers)]
+    keys = np.stack([k[0].numpy() for k, _ in layers]).astype(np.float32)
+    values = np.stack([v[0].numpy() for _, v in layers]).astype(np.float32)
     return keys, values
 
 

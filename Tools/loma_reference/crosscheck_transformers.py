@@ -44,7 +44,8 @@ def patch_rotary_float64(model, torch, inv_freq: np.ndarray) -> None:
     rotary.forward = forward
 
 
-def _cache_layer(cache, index: int):
+def cache_layer(cache, index: int):
+    """(keys, values) of one layer of a `DynamicCache` (transformers 5 `layers`, 4.x `key_cache`)."""
     if hasattr(cache, "layers"):
         return cache.layers[index].keys, cache.layers[index].values
     return cache.key_cache[index], cache.value_cache[index]
@@ -82,8 +83,8 @@ def transformers_block(model, config, keys, values, position, held_k, held_v, to
                 past_key_values=cache,
                 use_cache=True,
             )
-        layer_k = np.stack([_cache_layer(cache, i)[0][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
-        layer_v = np.stack([_cache_layer(cache, i)[1][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
+        layer_k = np.stack([cache_layer(cache, i)[0][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
+        layer_v = np.stack([cache_layer(cache, i)[1][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
         outputs.append((layer_k, layer_v))
         held_k = np.concatenate((held_k, layer_k), axis=2)
         held_v = np.concatenate((held_v, layer_v), axis=2)
