@@ -38,9 +38,12 @@ def checked_config(delta: Delta, base: GGUFBase, layers: int | None) -> dict:
         "vocab_size": shape.vocabulary + delta.new_token_rows,
         "tie_word_embeddings": shape.tied,
     }
+    # Hugging Face's defaults for keys a config may leave out (LlamaConfig / Qwen2Config).
+    defaults = {"num_key_value_heads": config.get("num_attention_heads"), "tie_word_embeddings": False}
     for key, value in expected.items():
-        if config.get(key) != value:
-            raise DeltaError(f"{where}: {key} is {config.get(key)!r} but the base with the delta's new rows has {value!r}")
+        actual = config.get(key, defaults.get(key))
+        if actual != value:
+            raise DeltaError(f"{where}: {key} is {actual!r} but the base with the delta's new rows has {value!r}")
     if "loma" not in config:
         raise DeltaError(f"{where}: no 'loma' section; lomad serves LoMA checkpoints only")
     if layers is not None:

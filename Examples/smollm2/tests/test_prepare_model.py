@@ -135,6 +135,18 @@ def test_an_inconsistent_delta_is_refused_by_name(tmp_path, synthetic_delta, edi
     assert not (tmp_path / "out").exists()
 
 
+def test_a_config_that_does_not_describe_the_base_is_refused(tmp_path, synthetic_delta):
+    delta = tmp_path / "wrong-config"
+    shutil.copytree(synthetic_delta, delta)
+    config = json.loads((delta / "config.json").read_text())
+    config["num_key_value_heads"] = 9
+    (delta / "config.json").write_text(json.dumps(config))
+    completed = prepare("wrong-config", delta, tmp_path / "out", "--layers", "1", check=False)
+    assert completed.returncode == 1
+    assert f"{delta / 'config.json'}: num_key_value_heads is 9 but the base" in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_folder_it_did_not_write_is_not_replaced(tmp_path, synthetic_delta):
     output = tmp_path / "mine"
     output.mkdir()
