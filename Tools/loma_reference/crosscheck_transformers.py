@@ -31,7 +31,7 @@ from .kv_files import read_kv
 from .safetensors_np import read_file
 
 
-def _patch_rotary_float64(model, torch, inv_freq: np.ndarray) -> None:
+def patch_rotary_float64(model, torch, inv_freq: np.ndarray) -> None:
     rotary = model.model.rotary_emb
     table = torch.tensor(inv_freq, dtype=torch.float64)
 
@@ -44,10 +44,51 @@ def _patch_rotary_float64(model, torch, inv_freq: np.ndarray) -> None:
     rotary.forward = forward
 
 
-def _cache_layer(cache, index: int):
+def cache_layer(cache, index: int):
+    """(keys, values) of one layer of a `DynamicCache` (transformers 5 `layers`, 4.x `key_cache`)."""
     if hasattr(cache, "layers"):
         return cache.layers[index].keys, cache.layers[index].values
     return cache.key_cache[index], cache.value_cache[index]
+
+
+def transformers_block(model, config, keys, values, position, held_k, held_v, torch, transformers):
+    """The memory KV of `keys`/`values` (heads-major, whole segments, float64 numpy) computed by
+    transformers' own forward: per segment, the attended KV (context, memory of earlier segments,
+    the segment) goes into a `DynamicCache` and the memory token ids run at their positions with an
+    all-visible 4-D mask; the keys/values appended to the cache are the memory. Returns
+    (keys, values) `[layers, kv_heads, segments * t, head_dim]`."""
+    if held_k is None:
+        held_k = np.zeros((keys.shape[0], keys.shape[1], 0, keys.shape[3]))
+        held_v = held_k
+    seg, t = config.loma.segment_length, config.loma.memory_tokens
+    ratio = config.loma.compression_ratio
+    outputs = []
+    for s in range(keys.shape[2] // seg):
+        window = slice(s * seg, (s + 1) * seg)
+        attended_k = np.concatenate((held_k, keys[:, :, window]), axis=2)
+        attended_v = np.concatenate((held_v, values[:, :, window]), axis=2)
+        cache = transformers.DynamicCache()
+        for layer in range(config.num_hidden_layers):
+            cache.update(
+                torch.tensor(attended_k[layer][None]), torch.tensor(attended_v[layer][None]), layer
+            )
+        start = position + s * seg
+        positions = torch.tensor([[start + (j + 1) * ratio - 1 for j in range(t)]])
+        mask = torch.zeros((1, 1, t, attended_k.shape[2] + t), dtype=torch.float64)  # all visible
+        with torch.no_grad():
+            model.model(
+                input_ids=torch.tensor([list(config.loma.memory_token_ids)]),
+                position_ids=positions,
+                attention_mask=mask,
+                past_key_values=cache,
+                use_cache=True,
+            )
+        layer_k = np.stack([cache_layer(cache, i)[0][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
+        layer_v = np.stack([cache_layer(cache, i)[1][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
+        outputs.append((layer_k, layer_v))
+        held_k = np.concatenate((held_k, layer_k), axis=2)
+        held_v = np.concatenate((held_v, layer_v), axis=2)
+    return tuple(np.concatenate([o[index] for o in outputs], axis=2) for index in (0, 1))
 
 
 def run_case(directory: str, fixtures: str, float64_angles: bool, torch, transformers) -> float:
@@ -59,46 +100,18 @@ def run_case(directory: str, fixtures: str, float64_angles: bool, torch, transfo
         model_dir, dtype=torch.float64, attn_implementation="eager"
     ).eval()
     if float64_angles:
-        _patch_rotary_float64(model, torch, inverse_frequencies(config.rope, config.head_dim))
+        patch_rotary_float64(model, torch, inverse_frequencies(config.rope, config.head_dim))
     keys, values, _ = read_kv(os.path.join(directory, "input.safetensors"), case["layout"])
     if case["has_context"]:
         held_k, held_v, _ = read_kv(os.path.join(directory, "context.safetensors"))
     else:
-        held_k = np.zeros((keys.shape[0], keys.shape[1], 0, keys.shape[3]))
-        held_v = held_k
-    seg, t = config.loma.segment_length, config.loma.memory_tokens
-    ratio = config.loma.compression_ratio
-    outputs = []
-    for s in range(case["segments"]):
-        window = slice(s * seg, (s + 1) * seg)
-        attended_k = np.concatenate((held_k, keys[:, :, window]), axis=2)
-        attended_v = np.concatenate((held_v, values[:, :, window]), axis=2)
-        cache = transformers.DynamicCache()
-        for layer in range(config.num_hidden_layers):
-            cache.update(
-                torch.tensor(attended_k[layer][None]), torch.tensor(attended_v[layer][None]), layer
-            )
-        start = case["position"] + s * seg
-        positions = torch.tensor([[start + (j + 1) * ratio - 1 for j in range(t)]])
-        mask = torch.zeros((1, 1, t, attended_k.shape[2] + t), dtype=torch.float64)  # all visible
-        with torch.no_grad():
-            model.model(
-                input_ids=torch.tensor([list(config.loma.memory_token_ids)]),
-                position_ids=positions,
-                attention_mask=mask,
-                past_key_values=cache,
-                use_cache=True,
-            )
-        layer_k = np.stack([_cache_layer(cache, i)[0][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
-        layer_v = np.stack([_cache_layer(cache, i)[1][0, :, -t:].numpy() for i in range(config.num_hidden_layers)])
-        outputs.append((layer_k, layer_v))
-        held_k = np.concatenate((held_k, layer_k), axis=2)
-        held_v = np.concatenate((held_v, layer_v), axis=2)
+        held_k = held_v = None
+    outputs = transformers_block(model, config, keys, values, case["position"], held_k, held_v, torch, transformers)
     expected = read_file(os.path.join(directory, "expected.safetensors"))
     errors = []
     for name, index in (("keys", 0), ("values", 1)):
         ours = expected[name].as_float64()
-        theirs = np.concatenate([o[index] for o in outputs], axis=2)
+        theirs = outputs[index]
         errors.append(np.max(np.abs(ours - theirs)) / np.max(np.abs(theirs)))
     return max(errors)
 

@@ -1,0 +1,7 @@
+"""`python -m Tools.prepare_model NAME [...]`; see cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
