@@ -251,6 +251,13 @@ def self_test() -> int:
         stale = check_documentation("never cli: CBLAS\nnolink cli: blas\n", "```\nnever cli:  CBLAS\n```\n")
         if stale != [f"{DOCUMENT_NAME}: does not quote the rule 'nolink cli: blas' of {RULES_NAME} (copy the rules block)"]:
             failures.append(f"a rule the page does not quote is not reported exactly; reported: {stale}")
+        # ldd of a real executable (this Python, which links the C library) under a rule's name.
+        (root / "bin").mkdir()
+        (root / "bin" / "tool").symlink_to(pathlib.Path(sys.executable).resolve())
+        linked, _ = check_binaries(parse_rules("nolink tool: libc.so"), root / "bin")
+        clean_link, _ = check_binaries(parse_rules("nolink tool: libopenblas"), root / "bin")
+        if not any("links libc.so" in problem for problem in linked) or clean_link:
+            failures.append(f"ldd: a forbidden library is not reported ({linked}) or a clean binary is ({clean_link})")
         for label, (relative, text, targets, expected) in cases.items():
             original = (root / relative).read_text()
             (root / relative).write_text(text)
@@ -261,7 +268,7 @@ def self_test() -> int:
     for failure in failures:
         print(f"architecture check self-test: {failure}", file=sys.stderr)
     if not failures:
-        print(f"architecture check self-test: {len(cases) + 1} kinds of violation reported, the clean package passes")
+        print(f"architecture check self-test: {len(cases) + 2} kinds of violation reported, the clean package passes")
     return 1 if failures else 0
 
 
