@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "lomactl", targets: ["lomactl"]),
         .library(name: "LoMAClient", targets: ["LoMAClient"]),
         .library(name: "LoMAModel", targets: ["LoMAModel"]),
+        .library(name: "LoMATensorIO", targets: ["LoMATensorIO"]),
         // For out-of-tree builds such as the fuzz targets in Fuzz/.
         .library(name: "LoMAProtocol", targets: ["LoMAProtocol"]),
         .library(name: "LoMAStore", targets: ["LoMAStore"]),
@@ -44,10 +45,14 @@ let package = Package(
         // transport
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // tensors: dtypes and their conversions, f32 tensors, safetensors files, KV files. No BLAS,
+        // no sockets: lomactl reads and writes KV files through it without linking the engine.
+        .target(name: "LoMATensorIO"),
+
         // compute
         // The packed-weight product kernel (AVX2/FMA picked at run time, portable C otherwise).
         .target(name: "CLoMAKernels"),
-        .target(name: "LoMAModel", dependencies: ["COpenBLAS", "CLoMAKernels"]),
+        .target(name: "LoMAModel", dependencies: ["LoMATensorIO", "COpenBLAS", "CLoMAKernels"]),
 
         // storage
         // CRC-32C for the store's record checksums (SSE4.2 picked at run time, a table otherwise).
@@ -55,34 +60,38 @@ let package = Package(
         .target(name: "LoMAStore", dependencies: ["CLMDB", "CLoMAChecksum"]),
 
         // wire
-        .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", swiftProtobuf]),
+        // (LoMATensorIO for the one wire <-> dtype/layout mapping the daemon and lomactl share.)
+        .target(name: "LoMAProtocol", dependencies: ["ZeroMQ", "LoMATensorIO", swiftProtobuf]),
 
         // service
         // malloc_trim for the daemon's return of freed memory after a burst (AllocatorTrim).
         .target(name: "CLoMAAllocator"),
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
+        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
                                                   coreMetrics, prometheus, tomlKit]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
 
         // executables
-        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", "LoMAStore", argumentParser, logging]),
-        // lomactl reads and writes KV safetensors files through LoMAModel's reader and writer.
-        .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", argumentParser]),
+        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMATensorIO", "LoMAProtocol", "LoMAStore", argumentParser,
+                                                   logging]),
+        // lomactl reads and writes KV safetensors files through LoMATensorIO, so it links no BLAS
+        // (Tools/check-architecture.sh checks both with ldd).
+        .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", "LoMATensorIO", "ZeroMQ", argumentParser]),
 
         // benchmarks (executables; run through Benchmarks/*/run.sh)
         .executableTarget(name: "transport-bench", dependencies: ["ZeroMQ"], path: "Benchmarks/transport/Sources"),
-        .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
+        .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "LoMATensorIO", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
 
         // tests
-        .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
+        .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel", "LoMATensorIO"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
+        .testTarget(name: "LoMATensorIOTests", dependencies: ["LoMATensorIO", "LoMATestSupport"]),
+        .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATensorIO", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
-        .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
+        .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "LoMATensorIO", "ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
                                                          "LoMATestSupport"]),
     ]
 )

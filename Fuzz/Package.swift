@@ -6,7 +6,7 @@ import PackageDescription
 // Build and run through Fuzz/run.sh; docs/fuzzing.md explains the targets and the corpus.
 //
 // Debug builds enable testing in every module, so the targets may `@testable import` parsers
-// that are internal to lomad (the safetensors header parser, the wire-dtype conversions).
+// that are internal to lomad (the safetensors header parser in LoMATensorIO, the daemon's decoders).
 
 let package = Package(
     name: "lomad-fuzz",
@@ -27,10 +27,11 @@ let package = Package(
                 .product(name: "LoMAServer", package: "lomad"),
                 .product(name: "LoMAStore", package: "lomad"),
                 .product(name: "LoMAModel", package: "lomad"),
+                .product(name: "LoMATensorIO", package: "lomad"),
             ]),
         .executableTarget(
             name: "fuzz-safetensors",
-            dependencies: ["FuzzSupport", .product(name: "LoMAModel", package: "lomad")]),
+            dependencies: ["FuzzSupport", .product(name: "LoMATensorIO", package: "lomad")]),
         .executableTarget(
             name: "fuzz-config",
             dependencies: [

@@ -1,3 +1,5 @@
+import LoMATensorIO
+
 /// The comparison methods of docs/loma-spec.md 3.5. Each memory token stands for a group of
 /// `compression_ratio` consecutive tokens and takes the position of the group's last token, like
 /// a LoMA memory token.

@@ -1,3 +1,5 @@
+import LoMATensorIO
+
 /// How a segment's KV is reduced to memory tokens.
 public enum CompressionMethod: String, Sendable, CaseIterable {
     /// The LoMA memory pass (docs/loma-spec.md 3.2).

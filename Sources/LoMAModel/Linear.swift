@@ -1,4 +1,5 @@
 import CLoMAKernels
+import LoMATensorIO
 
 /// A linear layer with Hugging Face weight layout `[out_features, in_features]`, held packed
 /// for the product kernel. Projections that read the same input (q/k/v, gate/up) are fused into

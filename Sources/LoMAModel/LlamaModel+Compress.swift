@@ -1,3 +1,5 @@
+import LoMATensorIO
+
 extension LlamaModel {
     /// Compresses every job in one batched pass: LoMA jobs share their matrix products (their
     /// memory tokens are stacked as rows), baseline jobs are computed directly. Results come

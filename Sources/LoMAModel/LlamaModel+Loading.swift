@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 extension LlamaModel {
     /// Loads `config.json` and the safetensors weights of `directory`, converting them to f32.

@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 /// A LoMA job inside the batched pass, with its validated sizes and its output.
 struct MemoryPassJob {

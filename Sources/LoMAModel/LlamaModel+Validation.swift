@@ -1,3 +1,5 @@
+import LoMATensorIO
+
 extension LlamaModel {
     /// Checks a job against the model before any work, so a bad request fails whole and its
     /// message names the tensor and the field it disagrees with.

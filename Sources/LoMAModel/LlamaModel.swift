@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 /// A loaded LoMA checkpoint: the decoder layers in f32, the memory tokens' embeddings, and the
 /// rotary tables' frequencies. Immutable after loading, so any number of threads may run

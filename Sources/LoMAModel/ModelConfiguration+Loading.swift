@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 extension ModelConfiguration {
     /// Reads and validates `config.json`, turning decoding failures into errors that name the

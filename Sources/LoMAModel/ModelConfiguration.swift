@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 /// The Hugging Face `config.json` of a Llama-family checkpoint, with HF key names. Decoding
 /// accepts both transformers v4 and v5 styles and fills the derived fields (`head_dim`, GQA

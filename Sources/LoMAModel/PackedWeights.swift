@@ -1,4 +1,5 @@
 import CLoMAKernels
+import LoMATensorIO
 
 /// A weight matrix `[out_features, in_features]` stored in the panel order the product kernel
 /// reads (`CLoMAKernels.h`): the memory pass multiplies a few rows by every weight, so the

@@ -1,3 +1,5 @@
+import LoMATensorIO
+
 /// Root-mean-square layer norm as Llama defines it: `x / sqrt(mean(x^2) + eps) * weight`.
 public struct RMSNorm: Sendable {
     public let weight: Tensor

@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 /// Rotary embedding parameters, normalised from either config style: transformers v4 puts
 /// `rope_theta` at the top level and scaling in `rope_scaling` (`type` or `rope_type`), v5 puts

@@ -1,4 +1,5 @@
 import Foundation
+import LoMATensorIO
 
 /// Reads weights out of a checkpoint into f32, checking every shape against what the
 /// configuration implies so a mismatched checkpoint fails at load, naming the tensor.
@@ -52,7 +53,7 @@ struct WeightReader {
             DTypeConversion.toFloat32(base + id * hidden * dtype.byteSize, dtype: dtype, count: hidden,
                                       into: rows.mutablePointer + row * hidden)
         }
-        file.mapping.release(info.byteRange)
+        file.releasePages(of: info)
         return rows
     }
 

@@ -1,6 +1,7 @@
 import LoMAModel
 import LoMAProtocol
 import LoMAStore
+import LoMATensorIO
 
 /// A compress request checked and turned into an engine job, waiting for its pass.
 ///

@@ -1,6 +1,7 @@
 import LoMAModel
 import LoMAProtocol
 import LoMAStore
+import LoMATensorIO
 
 /// Moving memory between the engine's tensors (`[layers, kv_heads, tokens, head_dim]`, one block)
 /// and the store's segments (the same layout, one segment's tokens each).

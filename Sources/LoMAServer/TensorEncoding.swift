@@ -1,5 +1,6 @@
 import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 import ZeroMQ
 
 /// Puts engine output (f32, heads-major) on the wire in the dtype and layout a client asked for.

@@ -1,5 +1,6 @@
 import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 
 extension TensorFrame {
     /// The frame's bytes as a KV block, checked to be a 4-axis f32/f16/bf16 tensor.

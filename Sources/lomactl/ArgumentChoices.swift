@@ -1,5 +1,6 @@
 import ArgumentParser
 import LoMAProtocol
+import LoMATensorIO
 
 // Choice-valued options as enums, so ArgumentParser checks them while parsing: a typo is
 // answered with the valid choices and the subcommand's own usage, and `--help` lists them.
@@ -18,28 +19,8 @@ enum MethodChoice: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
-enum DTypeChoice: String, CaseIterable, ExpressibleByArgument {
-    case f32, f16, bf16
+// Output dtype and input layout are LoMATensorIO's own enums (their raw values are the choices);
+// LoMAProtocol maps them to the wire, the one mapping the daemon uses too.
+extension DType: ExpressibleByArgument {}
 
-    var wire: Loma_V1_DType {
-        switch self {
-        case .f32: .f32
-        case .f16: .f16
-        case .bf16: .bf16
-        }
-    }
-}
-
-enum LayoutChoice: String, CaseIterable, ExpressibleByArgument {
-    /// `[layers, kv_heads, tokens, head_dim]`.
-    case headsMajor = "heads_major"
-    /// `[layers, tokens, kv_heads, head_dim]`, as many inference servers keep their cache.
-    case tokensMajor = "tokens_major"
-
-    var wire: Loma_V1_KVLayout {
-        switch self {
-        case .headsMajor: .headsMajor
-        case .tokensMajor: .tokensMajor
-        }
-    }
-}
+extension KVLayout: ExpressibleByArgument {}

@@ -1,7 +1,7 @@
 import ArgumentParser
 import LoMAClient
-import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 
 /// lomactl's exit codes, shared with lomad-compress (Examples/README.md "Timeouts and errors"),
 /// so a script can tell a typo from a daemon that is down from a daemon that said no.
@@ -64,7 +64,7 @@ func reporting<Result>(_ command: String, _ body: () async throws -> Result) asy
         message = error.description
     } catch let error as StatusError {
         (status, message) = (.daemonError, "lomad answered \(error)")
-    } catch let error as LoMAModelError {
+    } catch let error as TensorIOError {
         (status, message) = (error.kind == .io ? .failure : .badInput, error.message)
     } catch {
         (status, message) = (.failure, "\(error)")

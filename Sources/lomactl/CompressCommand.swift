@@ -1,6 +1,7 @@
 import ArgumentParser
 import LoMAClient
 import LoMAProtocol
+import LoMATensorIO
 
 struct Compress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,21 +32,21 @@ struct Compress: AsyncParsableCommand {
     var method: MethodChoice = .loma
 
     @Option(help: "Output dtype (default: the input's).")
-    var dtype: DTypeChoice?
+    var dtype: DType?
 
     @Option(help: "Axis order of --input and --context: heads_major [layers, kv_heads, tokens, head_dim] or tokens_major [layers, tokens, kv_heads, head_dim].")
-    var layout: LayoutChoice = .headsMajor
+    var layout: KVLayout = .headsMajor
 
     @Option(help: "With --sequence: seconds until the sequence expires.")
     var ttl: UInt32 = 0
 
     func run() async throws {
         try await reporting("compress") {
-            let segment = try KVFiles.read(input, layout: layout.wire)
-            let contextKV = try context.map { try KVFiles.read($0, layout: layout.wire) }
+            let segment = try KVFiles.read(input, layout: layout)
+            let contextKV = try context.map { try KVFiles.read($0, layout: layout) }
             // Before the daemon does the work, not after.
             try KVFiles.checkWritable(output)
-            let options = CompressOptions(model: model, sequence: sequence, position: position, outputDType: dtype?.wire ?? .unspecified,
+            let options = CompressOptions(model: model, sequence: sequence, position: position, outputDType: dtype.map(Loma_V1_DType.init) ?? .unspecified,
                                           outputLayout: .headsMajor, method: method.wire, ttlSeconds: ttl)
             let client = try connection.makeClient()
             let memory: CompressedMemory

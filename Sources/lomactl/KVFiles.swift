@@ -1,7 +1,7 @@
 import Foundation
 import LoMAClient
-import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 
 /// KV safetensors files (`keys`, `values` as `[layers, kv_heads, tokens, head_dim]`, or
 /// `[layers, tokens, kv_heads, head_dim]` when tokens-major; output adds `positions`), read as raw
@@ -11,7 +11,7 @@ import LoMAProtocol
 /// does have, and one with an output path a `.failure` naming the path, so a user fixes the file
 /// or the flag instead of reading a parser's complaint.
 enum KVFiles {
-    static func read(_ path: String, layout: Loma_V1_KVLayout = .headsMajor) throws -> (keys: TensorPayload, values: TensorPayload) {
+    static func read(_ path: String, layout: KVLayout = .headsMajor) throws -> (keys: TensorPayload, values: TensorPayload) {
         let file = try open(path)
         return (try payload(file, "keys", layout: layout), try payload(file, "values", layout: layout))
     }
@@ -41,32 +41,27 @@ enum KVFiles {
         }
         do {
             return try SafetensorsFile(url: url, errorKind: .input)
-        } catch let error as LoMAModelError {
+        } catch let error as TensorIOError {
             throw CommandFailure(.badInput, error.message)
         }
     }
 
-    private static func payload(_ file: SafetensorsFile, _ name: String, layout: Loma_V1_KVLayout) throws -> TensorPayload {
+    private static func payload(_ file: SafetensorsFile, _ name: String, layout: KVLayout) throws -> TensorPayload {
         guard let info = file[name] else {
             let present = file.tensors.keys.sorted()
             throw CommandFailure(.badInput, "\(file.url.path) has no tensor '\(name)'; " +
                 (present.isEmpty ? "it has no tensors" : "it has \(present.map { "'\($0)'" }.joined(separator: ", "))") +
                 " (a KV file holds 'keys' and 'values')")
         }
-        let dtype: Loma_V1_DType = switch info.dtype {
-        case .f32: .f32
-        case .f16: .f16
-        case .bf16: .bf16
-        case nil: .unspecified
-        }
-        guard dtype != .unspecified else {
+        guard let dtype = info.dtype else {
             throw CommandFailure(.badInput, "\(file.url.path): tensor '\(name)' has dtype \(info.dtypeName); KV must be F32, F16 or BF16")
         }
         guard info.shape.count == 4 else {
             let axes = layout == .tokensMajor ? "[layers, tokens, kv_heads, head_dim]" : "[layers, kv_heads, tokens, head_dim]"
             throw CommandFailure(.badInput, "\(file.url.path): tensor '\(name)' has shape \(info.shape); KV is \(axes)")
         }
-        return TensorPayload(bytes: Data(file.bytes(of: info)), dtype: dtype, shape: info.shape, layout: layout)
+        return TensorPayload(bytes: Data(file.bytes(of: info)), dtype: Loma_V1_DType(dtype), shape: info.shape,
+                             layout: Loma_V1_KVLayout(layout))
     }
 
     /// Token ids from a text file: decimal numbers separated by white space or commas.
@@ -103,8 +98,9 @@ enum KVFiles {
     static func write(_ memory: CompressedMemory, to path: String) throws {
         try checkWritable(path)
         var writer = SafetensorsWriter()
-        writer.add("keys", dtypeName: memory.keys.dtype.safetensorsName, shape: memory.keys.shape, rawBytes: memory.keys.bytes)
-        writer.add("values", dtypeName: memory.values.dtype.safetensorsName, shape: memory.values.shape, rawBytes: memory.values.bytes)
+        writer.add("keys", dtypeName: try safetensorsName(memory.keys.dtype, of: "keys"), shape: memory.keys.shape, rawBytes: memory.keys.bytes)
+        writer.add("values", dtypeName: try safetensorsName(memory.values.dtype, of: "values"), shape: memory.values.shape,
+                   rawBytes: memory.values.bytes)
         writer.add("positions", int64: memory.positions)
         do {
             try writer.write(to: URL(fileURLWithPath: path))
@@ -112,8 +108,13 @@ enum KVFiles {
             throw CommandFailure(.failure, "cannot write \(path): \(error)")
         }
     }
-}
 
-extension Loma_V1_DType {
-    var safetensorsName: String { name.uppercased() }
+    /// The header dtype for memory the daemon sent; one a KV file cannot hold is the daemon's
+    /// fault, said before anything is written.
+    private static func safetensorsName(_ dtype: Loma_V1_DType, of role: String) throws -> String {
+        guard let kvDType = dtype.kvDType else {
+            throw CommandFailure(.daemonError, "lomad answered memory \(role) in dtype \(dtype.name), which a KV file cannot hold")
+        }
+        return kvDType.safetensorsName
+    }
 }

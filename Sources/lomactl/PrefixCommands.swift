@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoMAClient
 import LoMAProtocol
+import LoMATensorIO
 
 /// `lomactl prefix publish|lookup`: share the memory of a common prompt prefix (a system prompt)
 /// between sequences and processes, named by chained chunk hashes of its token ids.
@@ -77,7 +78,7 @@ struct PrefixLookup: AsyncParsableCommand {
     var output: String?
 
     @Option(help: "Output dtype (default: as stored).")
-    var dtype: DTypeChoice?
+    var dtype: DType?
 
     func run() async throws {
         try await reporting("prefix lookup") {
@@ -90,7 +91,7 @@ struct PrefixLookup: AsyncParsableCommand {
                 throw CommandFailure(.badInput, "\(tokens) has \(tokenIDs.count) tokens, less than one segment of \(served.segmentLength)")
             }
             let (matched, memory) = try await client.lookupPrefix(model: served.name, chunkHashes: hashes,
-                                                                  outputDType: dtype?.wire ?? .unspecified, outputLayout: .headsMajor)
+                                                                  outputDType: dtype.map(Loma_V1_DType.init) ?? .unspecified, outputLayout: .headsMajor)
             print("matched \(matched) of \(hashes.count) chunk(s) (\(matched * Int(served.segmentLength)) tokens)")
             if let output, let memory {
                 try KVFiles.write(memory, to: output)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoMAModel
+import LoMATensorIO
 
 /// `lomad compress`: the offline path, one block of KV from a file to memory KV in a file,
 /// without a daemon. Uses the same engine call the server does.

@@ -1,5 +1,6 @@
 import Foundation
 import LoMAModel
+import LoMATensorIO
 import LoMATestSupport
 import Testing
 
@@ -81,26 +82,5 @@ import Testing
                 #expect(error?.message.hasPrefix("job 1:") == true, "\(String(describing: error))")
             }
         }
-    }
-
-    @Test func viewSizeMustMatchBytes() {
-        let bytes = [UInt8](repeating: 0, count: 10)
-        bytes.withUnsafeBytes { raw in
-            let error = #expect(throws: LoMAModelError.self) {
-                try KVTensorView(bytes: raw, dtype: .f16, layout: .tokensMajor, layers: 1, kvHeads: 1, tokens: 2, headDim: 3, name: "frame 2")
-            }
-            #expect(error?.message.contains("frame 2") == true && error?.message.contains("12") == true)
-        }
-    }
-
-    @Test func kvFileMissingValuesIsNamed() throws {
-        let scratch = try TemporaryDirectory()
-        defer { scratch.remove() }
-        var writer = SafetensorsWriter()
-        writer.add("keys", Tensor(zeros: [2, 2, 8, 8]))
-        let url = scratch.url.appendingPathComponent("input.safetensors")
-        try writer.write(to: url)
-        let error = #expect(throws: LoMAModelError.self) { try KVFile(url: url) }
-        #expect(error?.kind == .input && error?.message.contains("'values'") == true && error?.message.contains("input.safetensors") == true)
     }
 }

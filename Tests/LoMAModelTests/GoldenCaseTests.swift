@@ -1,5 +1,6 @@
 import Foundation
 import LoMAModel
+import LoMATensorIO
 import LoMATestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 @testable import LoMAModel
+import LoMATensorIO
 import Testing
 
 /// The packed product kernel against a double-precision product written out longhand, on shapes

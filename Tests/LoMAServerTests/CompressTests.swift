@@ -2,6 +2,7 @@ import Foundation
 import LoMAClient
 import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 import LoMATestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import LoMAModel
+import LoMATensorIO
 
 /// The numbers the correctness tests judge by.
 public enum KVFileComparison {

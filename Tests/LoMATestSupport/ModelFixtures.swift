@@ -1,5 +1,6 @@
 import Foundation
 import LoMAModel
+import LoMATensorIO
 
 /// The golden fixtures written by `Tools/make_fixtures.py` (the numpy reference): small random
 /// checkpoints under `models/` and compression cases under `cases/`.

@@ -1,6 +1,7 @@
 import COpenBLAS
 import Foundation
 import LoMAModel
+import LoMATensorIO
 
 /// The yardsticks the pass is judged against, measured in the same process and timed in the
 /// same rounds as the pass.

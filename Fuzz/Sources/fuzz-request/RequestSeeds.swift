@@ -2,6 +2,7 @@ import Foundation
 import FuzzSupport
 import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 @testable import LoMAServer
 import ZeroMQ
 

@@ -1,6 +1,6 @@
 import Foundation
 import FuzzSupport
-@testable import LoMAModel
+@testable import LoMATensorIO
 
 /// Fuzzes the safetensors header parser that guards every checkpoint shard and every KV file
 /// `lomactl` and `lomad compress` read. The input is a whole file: 8-byte length, JSON header,
@@ -15,12 +15,12 @@ enum SafetensorsTarget {
             parsed = try input.withUnsafeBytes { bytes in
                 try SafetensorsFile.parseHeader(bytes, path: "fuzz.safetensors", errorKind: .input)
             }
-        } catch let error as LoMAModelError {
+        } catch let error as TensorIOError {
             FuzzEnvironment.trace("header: \(error.message)")
             fuzzRequire(error.message.hasPrefix("fuzz.safetensors: "), "an error does not name the file: \(error.message)")
             return
         } catch {
-            fuzzRequire(false, "the parser threw a non-model error: \(error)")
+            fuzzRequire(false, "the parser threw an error other than TensorIOError: \(error)")
             return
         }
         FuzzEnvironment.trace("header: \(parsed.tensors.count) tensors, \(parsed.metadata.count) metadata entries")
@@ -40,11 +40,11 @@ enum SafetensorsTarget {
                     let file = try KVFile(url: url, layout: layout)
                     _ = file.keys.toHeadsMajorTensor()
                     _ = file.values.toHeadsMajorTensor()
-                } catch let error as LoMAModelError {
+                } catch let error as TensorIOError {
                     FuzzEnvironment.trace("KV file (\(layout)): \(error.message)")
                     fuzzRequire(error.message.contains(url.path), "a KV file error does not name the file: \(error.message)")
                 } catch {
-                    fuzzRequire(false, "KVFile threw a non-model error: \(error)")
+                    fuzzRequire(false, "KVFile threw an error other than TensorIOError: \(error)")
                 }
             }
         }

@@ -75,7 +75,7 @@ public struct SafetensorsWriter {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw LoMAModelError.io("cannot write \(url.path): \(error.localizedDescription)")
+            throw TensorIOError.io("cannot write \(url.path): \(error.localizedDescription)")
         }
     }
 }

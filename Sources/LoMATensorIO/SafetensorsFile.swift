@@ -22,7 +22,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let tensors: [String: SafetensorsTensorInfo]
     public let metadata: [String: String]
     let mapping: MappedFile
-    let errorKind: LoMAModelError.Kind
+    let errorKind: TensorIOError.Kind
 
     /// Element sizes of every dtype the format defines; anything else is refused.
     static let elementSizes: [String: Int] = [
@@ -32,7 +32,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Opens and validates `url`. `errorKind` says whom to blame for a bad file: a checkpoint
     /// shard is the operator's problem, a KV input file the client's.
-    public init(url: URL, errorKind: LoMAModelError.Kind = .checkpoint) throws {
+    public init(url: URL, errorKind: TensorIOError.Kind = .checkpoint) throws {
         self.url = url
         self.errorKind = errorKind
         mapping = try MappedFile(url: url, errorKind: errorKind)
@@ -46,10 +46,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: mapping.bytes[info.byteRange])
     }
 
+    /// Gives the pages of a tensor back to the kernel once its bytes are converted (the engine
+    /// reads embedding rows through `bytes(of:)` and then calls this).
+    package func releasePages(of info: SafetensorsTensorInfo) {
+        mapping.release(info.byteRange)
+    }
+
     /// Looks up `name` or throws an error naming the file and the tensor.
     public func info(_ name: String) throws -> SafetensorsTensorInfo {
         guard let info = tensors[name] else {
-            throw LoMAModelError(errorKind, "\(url.path): missing tensor '\(name)'")
+            throw TensorIOError(errorKind, "\(url.path): missing tensor '\(name)'")
         }
         return info
     }
@@ -58,7 +64,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// gives its pages back to the kernel.
     public func readFloat32(_ info: SafetensorsTensorInfo, into destination: UnsafeMutablePointer<Float>) throws {
         guard let dtype = info.dtype else {
-            throw LoMAModelError(errorKind, "\(url.path): tensor '\(info.name)' has dtype \(info.dtypeName), expected F32, F16 or BF16")
+            throw TensorIOError(errorKind, "\(url.path): tensor '\(info.name)' has dtype \(info.dtypeName), expected F32, F16 or BF16")
         }
         let raw = bytes(of: info)
         if let base = raw.baseAddress {
@@ -79,7 +85,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func readInt64(_ name: String) throws -> [Int64] {
         let info = try info(name)
         guard info.dtypeName == "I64" else {
-            throw LoMAModelError(errorKind, "\(url.path): tensor '\(name)' has dtype \(info.dtypeName), expected I64")
+            throw TensorIOError(errorKind, "\(url.path): tensor '\(name)' has dtype \(info.dtypeName), expected I64")
         }
         let raw = bytes(of: info)
         return (0..<info.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self).littleEndian }

@@ -27,6 +27,7 @@ public struct Tensor: Sendable {
     /// The values as an array (tests and small outputs).
     public var scalars: [Float] { withUnsafeBufferPointer { Array($0) } }
 
-    /// Mutable access for code that builds the tensor before publishing it.
-    var mutablePointer: UnsafeMutablePointer<Float> { storage.pointer }
+    /// Mutable access for code that builds the tensor before publishing it (the engine, within
+    /// this package; other code sees tensors only once they are built).
+    package var mutablePointer: UnsafeMutablePointer<Float> { storage.pointer }
 }

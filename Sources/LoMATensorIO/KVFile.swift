@@ -14,7 +14,7 @@ public final class KVFile {
         keys = try Self.view(file, "keys", layout: layout)
         values = try Self.view(file, "values", layout: layout)
         guard file.tensors["keys"]?.shape == file.tensors["values"]?.shape else {
-            throw LoMAModelError.input(
+            throw TensorIOError.input(
                 "\(url.path): keys shape \(file.tensors["keys"]?.shape ?? []) differs from values shape \(file.tensors["values"]?.shape ?? [])")
         }
     }
@@ -25,10 +25,10 @@ public final class KVFile {
     private static func view(_ file: SafetensorsFile, _ name: String, layout: KVLayout) throws -> KVTensorView {
         let info = try file.info(name)
         guard let dtype = info.dtype else {
-            throw LoMAModelError.input("\(file.url.path): tensor '\(name)' has dtype \(info.dtypeName), expected F32, F16 or BF16")
+            throw TensorIOError.input("\(file.url.path): tensor '\(name)' has dtype \(info.dtypeName), expected F32, F16 or BF16")
         }
         guard info.shape.count == 4 else {
-            throw LoMAModelError.input(
+            throw TensorIOError.input(
                 "\(file.url.path): tensor '\(name)' has shape \(info.shape), expected 4 dimensions \(layout == .headsMajor ? "[layers, kv_heads, tokens, head_dim]" : "[layers, tokens, kv_heads, head_dim]")")
         }
         let s = info.shape
@@ -38,12 +38,13 @@ public final class KVFile {
             tokens: tokens, headDim: s[3], name: "\(file.url.path): tensor '\(name)'")
     }
 
-    /// Writes a result as a KV file: `keys`, `values` in `dtype`, heads-major, and `positions`.
-    public static func write(_ result: CompressionResult, to url: URL, dtype: DType) throws {
+    /// Writes a KV file: `keys`, `values` (heads-major f32 tensors) stored as `dtype`, and
+    /// `positions` (I64). LoMAModel writes a `CompressionResult` through this.
+    public static func write(keys: Tensor, values: Tensor, positions: [Int64], to url: URL, dtype: DType) throws {
         var writer = SafetensorsWriter()
-        writer.add("keys", result.keys, as: dtype)
-        writer.add("values", result.values, as: dtype)
-        writer.add("positions", int64: result.positions)
+        writer.add("keys", keys, as: dtype)
+        writer.add("values", values, as: dtype)
+        writer.add("positions", int64: positions)
         try writer.write(to: url)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import LoMAModel
+import LoMATensorIO
 import LoMATestSupport
 import Testing
 
@@ -31,25 +31,41 @@ import Testing
         defer { scratch.remove() }
         let url = scratch.url.appendingPathComponent("empty.safetensors")
         try Data().write(to: url)
-        let error = #expect(throws: LoMAModelError.self) { try SafetensorsFile(url: url, errorKind: .input) }
+        let error = #expect(throws: TensorIOError.self) { try SafetensorsFile(url: url, errorKind: .input) }
         #expect(error?.kind == .input && error?.message.contains("empty.safetensors") == true)
     }
 
     @Test func missingFileIsNamed() {
         let url = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString).safetensors")
-        let error = #expect(throws: LoMAModelError.self) { try SafetensorsFile(url: url) }
+        let error = #expect(throws: TensorIOError.self) { try SafetensorsFile(url: url) }
         #expect(error?.message.contains(url.path) == true)
     }
 
     @Test func shardedCheckpointResolvesEveryTensorOfTheIndex() throws {
-        let directory = fixtures.model("llama_sharded")
-        let checkpoint = try SafetensorsCheckpoint(directory: directory)
-        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("model.safetensors.index.json")))
-        let map = try #require((index as? [String: Any])?["weight_map"] as? [String: String])
-        #expect(Set(map.values).count > 1)
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        // Two shards and an index, as transformers writes them for a large model.
+        let map = ["a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00001-of-00002.safetensors",
+                   "c.weight": "model-00002-of-00002.safetensors"]
+        for shard in Set(map.values) {
+            var writer = SafetensorsWriter()
+            for name in map.keys.sorted() where map[name] == shard {
+                writer.add(name, Tensor(shape: [2], values: [1, 2]), as: .bf16)
+            }
+            try writer.write(to: scratch.url.appendingPathComponent(shard))
+        }
+        let index = try JSONSerialization.data(withJSONObject: ["metadata": [:] as [String: String], "weight_map": map])
+        try index.write(to: scratch.url.appendingPathComponent("model.safetensors.index.json"))
+
+        let checkpoint = try SafetensorsCheckpoint(directory: scratch.url)
         for (name, shard) in map {
             let located = try checkpoint.locate(name)
             #expect(located.file.url.lastPathComponent == shard)
+            #expect(located.info.dtype == .bf16)
         }
+        #expect(checkpoint.predominantDType == "BF16")
+        #expect(checkpoint.storedBytes == 3 * 2 * 2)
+        let error = #expect(throws: TensorIOError.self) { try checkpoint.locate("d.weight") }
+        #expect(error?.kind == .checkpoint && error?.message.contains("missing tensor 'd.weight'") == true)
     }
 }

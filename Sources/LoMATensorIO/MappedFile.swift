@@ -12,16 +12,16 @@ final class MappedFile: @unchecked Sendable {
     let url: URL
     let bytes: UnsafeRawBufferPointer
 
-    init(url: URL, errorKind: LoMAModelError.Kind) throws {
+    init(url: URL, errorKind: TensorIOError.Kind) throws {
         self.url = url
         let descriptor = open(url.path, O_RDONLY)
         guard descriptor >= 0 else {
-            throw LoMAModelError(errorKind, "cannot open \(url.path): \(String(cString: strerror(errno)))")
+            throw TensorIOError(errorKind, "cannot open \(url.path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw LoMAModelError(errorKind, "cannot stat \(url.path): \(String(cString: strerror(errno)))")
+            throw TensorIOError(errorKind, "cannot stat \(url.path): \(String(cString: strerror(errno)))")
         }
         let size = Int(status.st_size)
         guard size > 0 else {
@@ -29,7 +29,7 @@ final class MappedFile: @unchecked Sendable {
             return
         }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
-            throw LoMAModelError(errorKind, "cannot map \(url.path): \(String(cString: strerror(errno)))")
+            throw TensorIOError(errorKind, "cannot map \(url.path): \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }

@@ -1,4 +1,4 @@
-import LoMAModel
+import LoMATensorIO
 import Testing
 
 /// The 16-bit conversions against independent definitions: Swift's own `Float16` for IEEE half

@@ -26,7 +26,7 @@ public struct KVTensorView {
     /// read from a store), keeping the tensor alive.
     public init(_ tensor: Tensor, name: String = "tensor") throws {
         guard tensor.shape.count == 4 else {
-            throw LoMAModelError.input("\(name): expected 4 dimensions [layers, kv_heads, tokens, head_dim], got shape \(tensor.shape)")
+            throw TensorIOError.input("\(name): expected 4 dimensions [layers, kv_heads, tokens, head_dim], got shape \(tensor.shape)")
         }
         try self.init(
             bytes: UnsafeRawBufferPointer(start: tensor.storage.pointer, count: tensor.count * 4),
@@ -39,11 +39,11 @@ public struct KVTensorView {
         layers: Int, kvHeads: Int, tokens: Int, headDim: Int, name: String, owner: AnyObject?
     ) throws {
         guard layers >= 0, kvHeads >= 0, tokens >= 0, headDim >= 0 else {
-            throw LoMAModelError.input("\(name): negative dimension in [\(layers), \(kvHeads), \(tokens), \(headDim)]")
+            throw TensorIOError.input("\(name): negative dimension in [\(layers), \(kvHeads), \(tokens), \(headDim)]")
         }
         let expected = layers * kvHeads * tokens * headDim * dtype.byteSize
         guard bytes.count == expected else {
-            throw LoMAModelError.input(
+            throw TensorIOError.input(
                 "\(name): \(bytes.count) bytes, but shape \(layout.shape(layers: layers, kvHeads: kvHeads, tokens: tokens, headDim: headDim)) x \(dtype.rawValue) needs \(expected)")
         }
         self.bytes = bytes
@@ -58,7 +58,7 @@ public struct KVTensorView {
 
     /// Element offset of row (layer, head, token).
     @inline(__always)
-    func rowOffset(layer: Int, head: Int, token: Int) -> Int {
+    package func rowOffset(layer: Int, head: Int, token: Int) -> Int {
         switch layout {
         case .headsMajor: ((layer * kvHeads + head) * tokens + token) * headDim
         case .tokensMajor: ((layer * tokens + token) * kvHeads + head) * headDim
@@ -67,7 +67,7 @@ public struct KVTensorView {
 
     /// Converts the rows `tokens` of every head at `layer` into `destination`, laid out
     /// `[kv_heads, rowsPerHead, head_dim]` starting at row `firstRow` of each head.
-    func gather(
+    package func gather(
         layer: Int, tokens range: Range<Int>, into destination: UnsafeMutablePointer<Float>,
         rowsPerHead: Int, firstRow: Int
     ) {

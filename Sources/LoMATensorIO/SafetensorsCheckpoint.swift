@@ -18,7 +18,7 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             var shards: [String: SafetensorsFile] = [:]
             for shardName in Set(weightMap.values).sorted() {
                 guard !shardName.contains("/") else {
-                    throw LoMAModelError.checkpoint("\(index.path): shard name '\(shardName)' must be a file in the folder")
+                    throw TensorIOError.checkpoint("\(index.path): shard name '\(shardName)' must be a file in the folder")
                 }
                 shards[shardName] = try SafetensorsFile(url: directory.appendingPathComponent(shardName))
             }
@@ -29,20 +29,20 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             shards = ["model.safetensors": file]
             location = file.tensors.mapValues { _ in "model.safetensors" }
         } else {
-            throw LoMAModelError.checkpoint("\(directory.path): no model.safetensors or model.safetensors.index.json")
+            throw TensorIOError.checkpoint("\(directory.path): no model.safetensors or model.safetensors.index.json")
         }
     }
 
     private static func readIndex(_ url: URL) throws -> [String: String] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw LoMAModelError.checkpoint("cannot read \(url.path): \(error.localizedDescription)")
+            throw TensorIOError.checkpoint("cannot read \(url.path): \(error.localizedDescription)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw LoMAModelError.checkpoint("\(url.path): not a well-formed JSON object")
+            throw TensorIOError.checkpoint("\(url.path): not a well-formed JSON object")
         }
         guard let map = object["weight_map"] as? [String: String] else {
-            throw LoMAModelError.checkpoint("\(url.path): missing or malformed 'weight_map'")
+            throw TensorIOError.checkpoint("\(url.path): missing or malformed 'weight_map'")
         }
         return map
     }
@@ -50,7 +50,7 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
     /// The file holding `name` and its header entry, or an error naming the tensor.
     public func locate(_ name: String) throws -> (file: SafetensorsFile, info: SafetensorsTensorInfo) {
         guard let shardName = location[name], let file = shards[shardName] else {
-            throw LoMAModelError.checkpoint("\(directory.path): missing tensor '\(name)'")
+            throw TensorIOError.checkpoint("\(directory.path): missing tensor '\(name)'")
         }
         return (file, try file.info(name))
     }

@@ -6,9 +6,9 @@ extension SafetensorsFile {
     static let maximumHeaderSize = 100_000_000
 
     static func parseHeader(
-        _ bytes: UnsafeRawBufferPointer, path: String, errorKind: LoMAModelError.Kind
+        _ bytes: UnsafeRawBufferPointer, path: String, errorKind: TensorIOError.Kind
     ) throws -> ([String: SafetensorsTensorInfo], [String: String]) {
-        func fail(_ message: String) -> LoMAModelError { LoMAModelError(errorKind, "\(path): \(message)") }
+        func fail(_ message: String) -> TensorIOError { TensorIOError(errorKind, "\(path): \(message)") }
 
         guard bytes.count >= 8 else {
             throw fail("file is \(bytes.count) bytes, too short for a safetensors header (truncated?)")
