@@ -1,25 +1,25 @@
-import ArgumentParser
 import Foundation
 import Logging
 import LoMAModel
+import LoMAOperations
 import LoMAProtocol
-import LoMAServer
+import LoMARuntime
 import LoMAStore
 import Synchronization
 
 /// One run of `lomad serve`: loads the models and the store, serves, reloads on SIGHUP and stops
 /// on SIGTERM, telling systemd each step (`STATUS=`, `READY=1`, `RELOADING=1`, `STOPPING=1`).
-final class ServiceRuntime: Sendable {
+public final class ServiceRuntime: Sendable {
     /// EX_CONFIG from sysexits.h: the unit's `RestartPreventExitStatus=` keeps systemd from
     /// restarting a daemon whose configuration is wrong, which would only fail again.
-    static let configurationExitCode: Int32 = 78
+    public static let configurationExitCode: Int32 = 78
 
     private let sources: SettingsSources
     private let environment: [String: String]
     private let notifier: ServiceNotifier
     private let logLevel: LogLevelControl
     private let logger: Logger
-    private let tenants = TenantDirectory()
+    private let tenants = TenantDirectory(defaultTenant: MemoryStore.defaultTenant)
     private let state: Mutex<State>
 
     private struct State {
@@ -29,7 +29,7 @@ final class ServiceRuntime: Sendable {
         var bound: [String] = []
     }
 
-    init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+    public init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
         self.sources = sources
         self.environment = environment
         notifier = ServiceNotifier(environment: environment)
@@ -41,7 +41,8 @@ final class ServiceRuntime: Sendable {
         state = Mutex(State(settings: settings))
     }
 
-    func run() throws {
+    /// - Throws: `StartupFailure` when it could not start serving (the reason is logged).
+    public func run() throws {
         // Before any other thread starts, so that every thread inherits the blocked signals.
         SignalWatcher.watch(onTermination: { [self] signal in stop(signal: signal) }, onReload: { [self] in reload() })
         let settings = state.withLock { $0.settings }
@@ -72,7 +73,7 @@ final class ServiceRuntime: Sendable {
             }
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
+            throw StartupFailure()
         }
         // Expired sequences give their bytes and quota back without waiting for their names to be
         // written again; stopped before the store closes, so no purge runs on a closed store.
@@ -89,7 +90,7 @@ final class ServiceRuntime: Sendable {
             try daemon.run { [self] bound in state.withLock { $0.bound = bound } }
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
+            throw StartupFailure()
         }
     }
 

@@ -27,7 +27,7 @@ public final class Daemon: Sendable {
     ///   - notifier: tells systemd when the daemon is ready and stopping, and feeds its watchdog
     ///     from the broker loop.
     public init(configuration: DaemonConfiguration, handler: any RequestHandler,
-                models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory = TenantDirectory(),
+                models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory,
                 notifier: ServiceNotifier = .disabled, logger: Logger) throws {
         try Self.validate(configuration)
         self.configuration = configuration

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import Logging
 import LoMAProtocol
-import LoMAStore
 import ZeroMQ
 
 /// The load-balancing broker (zguide chapter 3): one thread owns the client-facing ROUTER and the
