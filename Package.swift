@@ -83,6 +83,9 @@ let package = Package(
         .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
 
         // tests
+        // `lomad serve` with a broker loop that stalls, armed through a package-internal seam, for
+        // the watchdog and connection-limit tests; never installed.
+        .executableTarget(name: "lomad-test-daemon", dependencies: ["LoMAService", logging], path: "Tests/LoMATestDaemon"),
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],

@@ -20,6 +20,7 @@ public final class ServiceRuntime: Sendable {
     private let logLevel: LogLevelControl
     private let logger: Logger
     private let tenants = TenantDirectory(defaultTenant: MemoryStore.defaultTenant)
+    private let brokerLoopHook: (@Sendable () -> Void)?
     private let state: Mutex<State>
 
     private struct State {
@@ -29,8 +30,16 @@ public final class ServiceRuntime: Sendable {
         var bound: [String] = []
     }
 
-    public init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+    public convenience init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+        self.init(sources: sources, settings: settings, environment: environment, brokerLoopHook: nil)
+    }
+
+    /// - Parameter brokerLoopHook: the seam tests stall the broker loop through (see `Daemon`);
+    ///   package-internal, so no setting, flag or variable of `lomad` can arm it.
+    package init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String],
+                 brokerLoopHook: (@Sendable () -> Void)?) {
         self.sources = sources
+        self.brokerLoopHook = brokerLoopHook
         self.environment = environment
         notifier = ServiceNotifier(environment: environment)
         let logLevel = LogLevelControl(settings.logLevel)
@@ -62,11 +71,10 @@ public final class ServiceRuntime: Sendable {
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
             var configuration = try settings.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint)
-            configuration.stallBrokerAfter = try testStallBrokerAfter()
             configuration.curveServer = try curveServer(settings, endpoints: configuration.endpoints)
             daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
                                 models: registry.infos, store: StoreReporting(store: store, mode: settings.storeMode.rawValue),
-                                tenants: tenants, notifier: notifier, logger: logger)
+                                tenants: tenants, notifier: notifier, brokerLoopHook: brokerLoopHook, logger: logger)
             if let metrics {
                 try metrics.serve(on: ListenAddress(parsing: settings.metricsListen), storeStatistics: { store.statistics },
                                   logger: logger)
@@ -168,17 +176,6 @@ public final class ServiceRuntime: Sendable {
         if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty { return String(state) }
         if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/lomad" }
         return NSHomeDirectory() + "/.local/state/lomad"
-    }
-
-    /// The watchdog test's hook (see `DaemonConfiguration.stallBrokerAfter`): never set in
-    /// production, and only honoured when the variable is explicitly set.
-    private func testStallBrokerAfter() throws -> Duration? {
-        guard let text = environment["LOMAD_TEST_STALL_BROKER_AFTER"] else { return nil }
-        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
-            throw DaemonError("LOMAD_TEST_STALL_BROKER_AFTER = \(text): expected seconds")
-        }
-        logger.warning("test hook armed: the broker loop will stall", metadata: ["after_seconds": "\(text)"])
-        return .milliseconds(Int64(seconds * 1000))
     }
 
     private func stop(signal: Int32) {
