@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
         // One target per module, in-process against that module (the queue, backend framing,
         // settings, the clients file, the client's failure policy)...
-        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol"]),
+        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ"]),
         .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMAStore", "LoMATestSupport"]),
         .testTarget(name: "LoMAServiceTests", dependencies: ["LoMAService", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
                                                           "LoMATestSupport"]),

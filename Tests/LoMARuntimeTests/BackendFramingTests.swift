@@ -1,9 +1,12 @@
+import LoMAProtocol
 @testable import LoMARuntime
 import Testing
+import ZeroMQ
 
 /// The headers that frame messages between the broker and its workers (`BackendHeader`,
-/// `BackendPartHeader`): what one side writes the other must read back exactly, and bytes that
-/// are not a header must never pass for one.
+/// `BackendPartHeader`) and the handoff their tickets name: what one side writes the other must
+/// read back exactly, bytes that are not a header must never pass for one, and a decoded request
+/// goes to one worker only.
 @Suite("Backend framing between the broker and its workers")
 struct BackendFramingTests {
     @Test("every header kind reads back as written", arguments: [BackendHeader.Kind.ready, .requests, .reply])
@@ -25,10 +28,10 @@ struct BackendFramingTests {
         #expect(BackendHeader([4] + valid.dropFirst()) == nil, "kind 4")
     }
 
-    @Test("a part header carries its frame counts and a UTF-8 tenant")
+    @Test("a part header carries its route frame count, its whole 64-bit ticket and a UTF-8 tenant")
     func partHeaderRoundTrip() {
-        for tenant in ["default", "team b", "équipe-λ"] {
-            let part = BackendPartHeader(routeFrames: 2, applicationFrames: 255, tenant: tenant)
+        for (tenant, ticket) in [("default", UInt64(1)), ("team b", 0x0102_0304_0506_0708), ("équipe-λ", .max)] {
+            let part = BackendPartHeader(routeFrames: 2, ticket: ticket, tenant: tenant)
             #expect(BackendPartHeader(part.bytes) == part)
         }
     }
@@ -36,6 +39,22 @@ struct BackendFramingTests {
     @Test("a part header without a tenant is refused")
     func partHeaderWithoutTenant() {
         #expect(BackendPartHeader([]) == nil)
-        #expect(BackendPartHeader([1, 1]) == nil)
+        #expect(BackendPartHeader(Array(BackendPartHeader(routeFrames: 1, ticket: 7, tenant: "t").bytes.dropLast())) == nil)
+    }
+
+    @Test("a decoded request is taken by its ticket exactly once")
+    func handoffOnce() throws {
+        let handoff = RequestHandoff()
+        var envelope = Loma_V1_Request()
+        envelope.requestID = 42
+        envelope.health = Loma_V1_HealthRequest()
+        let message = try DecodedMessage<Loma_V1_Request>(frames: [ZMQFrame(bytes: try envelope.serializedBytes() as [UInt8])],
+                                                          limits: ProtocolLimits())
+        let first = handoff.deposit(message), second = handoff.deposit(message)
+        #expect(first != second)
+        #expect(handoff.take(second)?.envelope.requestID == 42)
+        #expect(handoff.take(second) == nil, "taken twice")
+        #expect(handoff.take(first + second + 1) == nil, "never deposited")
+        #expect(handoff.count == 1)
     }
 }
