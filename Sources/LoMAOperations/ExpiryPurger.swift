@@ -22,7 +22,7 @@ public final class ExpiryPurger: Sendable {
     /// pass one that holds the work until they run it, in place of the wait.
     public typealias Schedule = @Sendable (_ after: Duration, _ work: @escaping @Sendable () -> Void) -> Void
 
-    private let store: MemoryStore
+    private let store: CompressedMemoryStore
     private let interval: Duration
     private let logger: Logger
     private let schedule: Schedule
@@ -32,7 +32,7 @@ public final class ExpiryPurger: Sendable {
 
     /// - Parameter interval: time between the end of one purge and the start of the next; must be
     ///   positive (`store.purge_interval_seconds = 0` means the runtime makes no purger).
-    public init(store: MemoryStore, interval: Duration, logger: Logger = Logger(label: "lomad"),
+    public init(store: CompressedMemoryStore, interval: Duration, logger: Logger = Logger(label: "lomad"),
                 schedule: @escaping Schedule = ExpiryPurger.dispatchAfter) {
         precondition(interval > .zero, "the purge interval must be positive")
         self.store = store

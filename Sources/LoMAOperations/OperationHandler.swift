@@ -7,9 +7,9 @@ import LoMAStore
 /// goes through the tenant of the request, so no operation can name another tenant's data.
 public struct OperationHandler: RequestHandler {
     public let models: ModelRegistry
-    public let store: MemoryStore
+    public let store: CompressedMemoryStore
 
-    public init(models: ModelRegistry, store: MemoryStore) {
+    public init(models: ModelRegistry, store: CompressedMemoryStore) {
         self.models = models
         self.store = store
     }

@@ -4,7 +4,7 @@ import LoMAStore
 
 /// Publishing memory under chained chunk hashes, and finding the longest stored prefix.
 struct PrefixOperations {
-    let store: MemoryStore
+    let store: CompressedMemoryStore
     let models: ModelRegistry
     let tenant: String
 

@@ -27,7 +27,7 @@ struct PreparedCompression {
     /// - Parameter maxSegments: most segments the request may carry; checked before any stored
     ///   memory is read, so an oversized request costs no compute and no store read.
     init(_ request: Loma_V1_CompressRequest, in message: DecodedMessage<Loma_V1_Request>, models: ModelRegistry,
-         store: MemoryStore, tenant: String, maxSegments: Int = .max) throws {
+         store: CompressedMemoryStore, tenant: String, maxSegments: Int = .max) throws {
         (modelName, model) = try models.model(named: request.model)
 
         guard request.hasSegment, request.segment.hasKeys, request.segment.hasValues else {
@@ -130,7 +130,7 @@ struct PreparedCompression {
     }
 
     /// The sequence's info and memory; no info for a sequence that does not exist yet.
-    private static func storedMemory(of sequence: String, model: String, store: MemoryStore,
+    private static func storedMemory(of sequence: String, model: String, store: CompressedMemoryStore,
                                      tenant: String) throws -> (info: SequenceInfo?, segments: [MemorySegment]) {
         let info: SequenceInfo
         do {
@@ -149,7 +149,7 @@ struct PreparedCompression {
 
     /// Stores the new memory (when the request names a sequence) and builds the reply. The append
     /// fails, changing nothing, if another request extended the sequence since its memory was read.
-    func finish(with result: CompressionResult, store: MemoryStore, tenant: String,
+    func finish(with result: CompressionResult, store: CompressedMemoryStore, tenant: String,
                 into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
         if let sequence {
             let memory = try MemoryBlocks.segments(keys: result.keys, values: result.values, positions: result.positions,

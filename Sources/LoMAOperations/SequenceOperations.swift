@@ -3,7 +3,7 @@ import LoMAStore
 
 /// Reading, forking, deleting and listing a tenant's sequences.
 struct SequenceOperations {
-    let store: MemoryStore
+    let store: CompressedMemoryStore
     let tenant: String
 
     func readMemory(_ request: Loma_V1_ReadMemoryRequest, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {

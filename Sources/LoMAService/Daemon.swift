@@ -21,7 +21,7 @@ public final class Daemon: Sendable {
     private let notifier: ServiceNotifier
     private let logLevel: LogLevelControl
     private let logger: Logger
-    private let tenants = TenantDirectory(defaultTenant: MemoryStore.defaultTenant)
+    private let tenants = TenantDirectory(defaultTenant: CompressedMemoryStore.defaultTenant)
     private let brokerLoopHook: (@Sendable () -> Void)?
     private let state: Mutex<State>
 
@@ -64,12 +64,12 @@ public final class Daemon: Sendable {
         if settings.blasThreads > 0 { BLAS.setThreadCount(settings.blasThreads) }
 
         let server: Server
-        let store: MemoryStore
+        let store: CompressedMemoryStore
         do {
             let registry = try loadModels(settings, metrics: metrics)
             applyTenants(try allowList(settings), settings)
             notifier.status("opening the \(settings.storeMode.rawValue) store")
-            store = try MemoryStore(configuration: storeConfiguration(settings))
+            store = try CompressedMemoryStore(configuration: storeConfiguration(settings))
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
             var configuration = try settings.serverConfiguration(defaultEndpoint: sources.defaultEndpoint)

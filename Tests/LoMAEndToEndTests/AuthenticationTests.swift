@@ -58,7 +58,7 @@ struct AuthenticationTests {
         // SIGHUP: the uid is no longer listed, and alice's key is withdrawn.
         try setup.writeClientsFile([.init(name: "ops", uids: [getuid() &+ 1])])
         #expect(try setup.daemon.reload())
-        #expect(try await setup.ipcClient().health().tenant == MemoryStore.defaultTenant)
+        #expect(try await setup.ipcClient().health().tenant == CompressedMemoryStore.defaultTenant)
         let alice = try setup.curveClient("alice", timeout: .seconds(2))
         await #expect(throws: LoMAClientError.self) { try await alice.health() }
     }

@@ -34,10 +34,10 @@ struct ReliabilityDamagedStoreTests {
     /// API and closed: `sequences` × `perSequence` segments.
     static func buildStore(sequences: Int, perSequence: Int) throws -> URL {
         let directory = try TemporaryDirectory("lomad-damage").url.appendingPathComponent("store")
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 1 << 30))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 1 << 30))
         defer { store.close() }
         for sequence in 0..<sequences {
-            try store.append(tenant: MemoryStore.defaultTenant, sequence: "s\(sequence)", model: "m",
+            try store.append(tenant: CompressedMemoryStore.defaultTenant, sequence: "s\(sequence)", model: "m",
                              segments: (0..<perSequence).map { try segment(sequence: sequence, index: $0) })
         }
         return directory

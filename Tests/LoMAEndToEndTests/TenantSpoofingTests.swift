@@ -44,7 +44,7 @@ struct TenantSpoofingTests {
         let spoofer = try RawZMTPConnection(endpoint: setup.ipcEndpoint, properties: Self.spoofedHandshake(as: "alice"))
         let healthReply = try exchange(spoofer, health(1))
         #expect(healthReply.status.code == .ok)
-        #expect(healthReply.health.tenant == MemoryStore.defaultTenant)
+        #expect(healthReply.health.tenant == CompressedMemoryStore.defaultTenant)
 
         var list = Loma_V1_Request()
         list.requestID = 2
@@ -81,7 +81,7 @@ struct TenantSpoofingTests {
         let spoofer = try RawZMTPConnection(endpoint: daemon.endpoints[0], properties: Self.spoofedHandshake(as: "alice"))
         let reply = try exchange(spoofer, health(1))
         #expect(reply.status.code == .ok)
-        #expect(reply.health.tenant == MemoryStore.defaultTenant)
+        #expect(reply.health.tenant == CompressedMemoryStore.defaultTenant)
     }
 
     @Test("The hand-written client is a faithful ZMTP peer: without a claim it is served like any client")

@@ -50,7 +50,7 @@ struct ExpiryPurgerTests {
         let directory = try TemporaryDirectory("lomad-purger")
         defer { directory.remove() }
         let clock = ManualClock()
-        let store = try MemoryStore(configuration: StoreConfiguration(mode: .durable(directory: directory.url)),
+        let store = try CompressedMemoryStore(configuration: StoreConfiguration(mode: .durable(directory: directory.url)),
                                     clock: clock.read)
         defer { store.close() }
         let model = "m"
@@ -58,7 +58,7 @@ struct ExpiryPurgerTests {
         try store.append(sequence: "longer", model: model, segments: [Self.segment(at: 0, seed: 2)], ttl: .seconds(100))
         try store.append(sequence: "after-stop", model: model, segments: [Self.segment(at: 0, seed: 3)], ttl: .seconds(1000))
         try store.append(sequence: "kept", model: model, segments: [Self.segment(at: 0, seed: 4)])
-        let fullBytes = store.bytes(ofTenant: MemoryStore.defaultTenant)
+        let fullBytes = store.bytes(ofTenant: CompressedMemoryStore.defaultTenant)
 
         let schedule = ManualSchedule()
         let purger = ExpiryPurger(store: store, interval: .seconds(30),
@@ -75,14 +75,14 @@ struct ExpiryPurgerTests {
         schedule.runPending()
         #expect(store.statistics.expiredPurged == 1)
         #expect(store.statistics.sequences == 3)
-        let afterFirst = store.bytes(ofTenant: MemoryStore.defaultTenant)
+        let afterFirst = store.bytes(ofTenant: CompressedMemoryStore.defaultTenant)
         #expect(afterFirst < fullBytes, "the purged sequence's own segment no longer counts")
 
         clock.advance(seconds: 100)
         schedule.runPending()
         #expect(store.statistics.expiredPurged == 2)
         #expect(store.statistics.sequences == 2)
-        #expect(store.bytes(ofTenant: MemoryStore.defaultTenant) < afterFirst)
+        #expect(store.bytes(ofTenant: CompressedMemoryStore.defaultTenant) < afterFirst)
         #expect(try store.list().map(\.name) == ["after-stop", "kept"])
 
         purger.stop()
@@ -97,7 +97,7 @@ struct ExpiryPurgerTests {
     @Test("A purge that fails is retried at the next tick, not fatal")
     func failedPurgeKeepsTicking() throws {
         let clock = ManualClock()
-        let store = try MemoryStore(configuration: StoreConfiguration(mode: .memory), clock: clock.read)
+        let store = try CompressedMemoryStore(configuration: StoreConfiguration(mode: .memory), clock: clock.read)
         let schedule = ManualSchedule()
         let purger = ExpiryPurger(store: store, interval: .milliseconds(200),
                                   schedule: { schedule.schedule($0, $1) })

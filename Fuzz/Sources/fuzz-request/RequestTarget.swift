@@ -31,9 +31,9 @@ enum RequestTarget {
     }()
 
     static func run(_ input: [UInt8]) {
-        let store: MemoryStore
+        let store: CompressedMemoryStore
         do {
-            store = try MemoryStore(configuration: StoreConfiguration(mode: .memory, ramBudgetBytes: 16 << 20))
+            store = try CompressedMemoryStore(configuration: StoreConfiguration(mode: .memory, ramBudgetBytes: 16 << 20))
         } catch {
             fatalError("cannot open an in-memory store: \(error)")
         }
@@ -75,7 +75,7 @@ enum RequestTarget {
         guard !requests.isEmpty else { return }
         // One tenant per input: every message of an input acts in the same namespace, so a
         // sequence written by one message is read, forked and deleted by the next.
-        let outcomes = handler.handleBatch(requests.map { ClientRequest(message: $0, tenant: MemoryStore.defaultTenant) })
+        let outcomes = handler.handleBatch(requests.map { ClientRequest(message: $0, tenant: CompressedMemoryStore.defaultTenant) })
         fuzzRequire(outcomes.count == requests.count, "\(requests.count) requests got \(outcomes.count) outcomes")
         for outcome in outcomes {
             switch outcome {

@@ -2,12 +2,13 @@ import Foundation
 import Synchronization
 
 /// The compressed-memory store: per-tenant sequences of memory segments and prefix-addressed
-/// memory, in RAM or in RAM in front of LMDB (see `StoreConfiguration.Mode`).
+/// memory, in RAM or in RAM in front of LMDB (see `StoreConfiguration.Mode`). "Memory" is the
+/// LoMA memory it holds, not where it keeps it: the same store is the durable one.
 ///
 /// Thread-safe: the daemon's workers call it concurrently. One mutex guards the catalogue and
 /// tiers; encoding and decoding segments (the per-byte work, including int8 quantization) happen
 /// outside it. Every call either completes or throws leaving the store unchanged.
-public final class MemoryStore: Sendable {
+public final class CompressedMemoryStore: Sendable {
     /// The tenant of clients the daemon has no other name for: local ipc clients whose uid the
     /// clients file does not list, and clients of plain (unauthenticated) tcp endpoints.
     public static let defaultTenant = "local"
@@ -45,7 +46,7 @@ public final class MemoryStore: Sendable {
     ///     concurrent compresses cannot both extend the same base.
     /// - Returns: the sequence after the append. In durable mode it is committed to disk.
     @discardableResult
-    public func append(tenant: String = MemoryStore.defaultTenant, sequence: String, model: String,
+    public func append(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String, model: String,
                        segments: [MemorySegment], ttl: Duration? = nil,
                        expectedSegmentCount: Int? = nil) throws(StoreError) -> SequenceInfo {
         let key = try Self.sequenceKey(tenant, sequence)
@@ -59,14 +60,14 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    public func sequenceInfo(tenant: String = MemoryStore.defaultTenant, sequence: String) throws(StoreError) -> SequenceInfo {
+    public func sequenceInfo(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String) throws(StoreError) -> SequenceInfo {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.info(key, now: now) }
     }
 
     /// The sequence's segments in `range` of segment indices (all of them when nil), in order.
-    public func read(tenant: String = MemoryStore.defaultTenant, sequence: String,
+    public func read(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String,
                      segments range: Range<Int>? = nil) throws(StoreError) -> [MemorySegment] {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
@@ -78,7 +79,7 @@ public final class MemoryStore: Sendable {
     /// are immutable, so appends to either never affect the other). The fork keeps the source's
     /// expiry. An existing destination is refused with `failedPrecondition`, not overwritten.
     @discardableResult
-    public func fork(tenant: String = MemoryStore.defaultTenant, source: String,
+    public func fork(tenant: String = CompressedMemoryStore.defaultTenant, source: String,
                      destination: String) throws(StoreError) -> SequenceInfo {
         let sourceKey = try Self.sequenceKey(tenant, source)
         let destinationKey = try Self.sequenceKey(tenant, destination)
@@ -88,14 +89,14 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    public func delete(tenant: String = MemoryStore.defaultTenant, sequence: String) throws(StoreError) {
+    public func delete(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String) throws(StoreError) {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
         try state.withLock { (state) throws(StoreError) in try state.delete(key, now: now) }
     }
 
     /// Live sequences of `tenant` whose names start with `namePrefix`, sorted by name.
-    public func list(tenant: String = MemoryStore.defaultTenant, namePrefix: String = "") throws(StoreError) -> [SequenceInfo] {
+    public func list(tenant: String = CompressedMemoryStore.defaultTenant, namePrefix: String = "") throws(StoreError) -> [SequenceInfo] {
         try StoreName.validate(tenant, field: "tenant")
         let now = nowMilliseconds()
         return try state.withLock { (state) throws(StoreError) in try state.list(tenant: tenant, namePrefix: namePrefix, now: now) }
@@ -114,7 +115,7 @@ public final class MemoryStore: Sendable {
     /// Publishes `segments[i]` under `chunkHashes[i]` (32-byte chained sha256 computed by the
     /// client) for `model`. Hashes already stored keep their memory. Returns how many were new.
     @discardableResult
-    public func publishPrefix(tenant: String = MemoryStore.defaultTenant, model: String, chunkHashes: [[UInt8]],
+    public func publishPrefix(tenant: String = CompressedMemoryStore.defaultTenant, model: String, chunkHashes: [[UInt8]],
                               segments: [MemorySegment]) throws(StoreError) -> Int {
         let namespace = try Self.prefixNamespace(tenant, model, chunkHashes)
         let now = nowMilliseconds()
@@ -126,7 +127,7 @@ public final class MemoryStore: Sendable {
 
     /// The memory of the longest stored prefix `chunkHashes[0..<k]`, one segment per chunk, in
     /// order; empty when even the first chunk is unknown.
-    public func lookupPrefix(tenant: String = MemoryStore.defaultTenant, model: String,
+    public func lookupPrefix(tenant: String = CompressedMemoryStore.defaultTenant, model: String,
                              chunkHashes: [[UInt8]]) throws(StoreError) -> [MemorySegment] {
         let namespace = try Self.prefixNamespace(tenant, model, chunkHashes)
         let stored = try state.withLock { (state) throws(StoreError) in try state.lookupPrefix(namespace, chunkHashes: chunkHashes) }
