@@ -95,7 +95,8 @@ let package = Package(
         // One target per module, in-process against that module (the queue, backend framing,
         // settings, the clients file, the client's failure policy)...
         .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ"]),
-        .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMAStore", "LoMATestSupport"]),
+        .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
+                                                             "LoMATestSupport"]),
         .testTarget(name: "LoMAServiceTests", dependencies: ["LoMAService", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
                                                           "LoMATestSupport"]),
         .testTarget(name: "LoMAClientTests", dependencies: ["LoMAClient", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
