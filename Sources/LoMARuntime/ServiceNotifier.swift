@@ -54,8 +54,10 @@ public struct ServiceNotifier: Sendable {
         send(["RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=reloading configuration"])
     }
 
-    /// Sends one datagram. Failures are ignored on purpose: a service manager that went away
-    /// must not take the daemon down with it.
+    /// Sends one datagram, without waiting: the watchdog ping is sent from the broker loop, and a
+    /// manager that stops reading its socket (the kernel queues only a few datagrams per socket)
+    /// must not stop the loop that answers clients; what does not fit is dropped. Failures are
+    /// ignored on purpose: a service manager that went away must not take the daemon down with it.
     private func send(_ fields: [String]) {
         guard let socketPath, let address = UnixSocketAddress(path: socketPath) else { return }
         #if canImport(Glibc)
@@ -67,7 +69,7 @@ public struct ServiceNotifier: Sendable {
         defer { close(fd) }
         let message = Array(fields.joined(separator: "\n").utf8)
         _ = message.withUnsafeBytes { buffer in
-            address.withSockaddr { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), $0, $1) }
+            address.withSockaddr { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), $0, $1) }
         }
     }
 }

@@ -95,4 +95,19 @@ struct ServiceNotifyTests {
         _ = try #require(manager.notifications(until: "STOPPING", timeout: .seconds(20)), "no STOPPING=1; log:\n\(daemon.log)")
         #expect(daemon.stop() == 0)
     }
+
+    /// The kernel queues only a few datagrams on a notify socket; a manager that stops reading
+    /// must cost lomad its notifications, never its broker loop (which sends the pings).
+    @Test("a service manager that stops reading does not stall lomad: it answers and stops on SIGTERM")
+    func unreadNotificationsDoNotStall() async throws {
+        let manager = try ServiceNotifyListener()
+        let timeout = Duration.milliseconds(100)
+        let daemon = try DaemonProcess(environment: manager.environment(watchdog: timeout))
+        _ = try #require(manager.notifications(until: "READY", timeout: .seconds(30)), "no READY=1; log:\n\(daemon.log)")
+        // Pings every 50 ms, none read: the socket's queue fills within a second.
+        try await Task.sleep(for: .seconds(2))
+        let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(10), retries: 0)
+        #expect(try await client.health().protocolVersion == ProtocolVersion.current)
+        #expect(daemon.stop() == 0, "lomad did not stop on SIGTERM; log:\n\(daemon.log)")
+    }
 }
