@@ -26,7 +26,9 @@ let package = Package(
         // For out-of-tree builds such as the fuzz targets in Fuzz/.
         .library(name: "LoMAProtocol", targets: ["LoMAProtocol"]),
         .library(name: "LoMAStore", targets: ["LoMAStore"]),
-        .library(name: "LoMAServer", targets: ["LoMAServer"]),
+        .library(name: "LoMARuntime", targets: ["LoMARuntime"]),
+        .library(name: "LoMAOperations", targets: ["LoMAOperations"]),
+        .library(name: "LoMAService", targets: ["LoMAService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -66,15 +68,19 @@ let package = Package(
         // service
         // malloc_trim for the daemon's return of freed memory after a burst (AllocatorTrim).
         .target(name: "CLoMAAllocator"),
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
-                                                  coreMetrics, prometheus, tomlKit]),
+        // The serving machinery (broker, workers, queue, ZAP, ipc files): knows no model and no store.
+        .target(name: "LoMARuntime", dependencies: ["ZeroMQ", "LoMAProtocol", "CLoMAAllocator", logging, coreMetrics]),
+        // The operations requests run: every wire <-> engine/store mapping.
+        .target(name: "LoMAOperations", dependencies: ["LoMARuntime", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAStore", "ZeroMQ", logging]),
+        // The service kit: settings, clients file, logs, metrics, signals, and the composition of a daemon.
+        .target(name: "LoMAService", dependencies: ["LoMARuntime", "LoMAOperations", "LoMAProtocol", "LoMAModel", "LoMAStore",
+                                                   "ZeroMQ", logging, coreMetrics, prometheus, tomlKit]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
 
         // executables
-        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMATensorIO", "LoMAProtocol", "LoMAStore", argumentParser,
-                                                   logging]),
+        .executableTarget(name: "lomad", dependencies: ["LoMAService", "LoMARuntime", "LoMAModel", "LoMATensorIO", argumentParser]),
         // lomactl reads and writes KV safetensors files through LoMATensorIO, so it links no BLAS
         // (Tools/check-architecture.sh checks both with ldd).
         .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", "LoMATensorIO", "ZeroMQ", argumentParser]),
@@ -84,6 +90,9 @@ let package = Package(
         .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "LoMATensorIO", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
 
         // tests
+        // `lomad serve` with a broker loop that stalls, armed through a package-internal seam, for
+        // the watchdog and connection-limit tests; never installed.
+        .executableTarget(name: "lomad-test-daemon", dependencies: ["LoMAService", logging], path: "Tests/LoMATestDaemon"),
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel", "LoMATensorIO"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMATensorIOTests", dependencies: ["LoMATensorIO", "LoMATestSupport"]),
@@ -91,8 +100,17 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "LoMATensorIO", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
-                                                         "LoMATestSupport"]),
+        // One target per module, in-process against that module (the queue, backend framing,
+        // settings, the clients file, the client's failure policy)...
+        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ"]),
+        .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
+                                                             "LoMATestSupport"]),
+        .testTarget(name: "LoMAServiceTests", dependencies: ["LoMAService", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
+                                                          "LoMATestSupport"]),
+        .testTarget(name: "LoMAClientTests", dependencies: ["LoMAClient", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
+        // ...and the tests that run real lomad (and lomactl) processes and talk to them over sockets.
+        .testTarget(name: "LoMAEndToEndTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMARuntime", "LoMAService", "LoMAStore",
+                                                            "ZeroMQ", "LoMATestSupport"]),
     ]
 )
 

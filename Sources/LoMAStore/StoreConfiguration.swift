@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a `MemoryStore` keeps its data.
+/// How a `CompressedMemoryStore` keeps its data.
 public struct StoreConfiguration: Sendable {
     public enum Mode: Sendable, Equatable {
         /// RAM only. The RAM budget is a hard cap: a write that does not fit is refused with

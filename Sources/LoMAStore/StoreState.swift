@@ -1,6 +1,6 @@
 import Foundation
 
-/// The store's data and tiers, guarded by `MemoryStore`'s mutex.
+/// The store's data and tiers, guarded by `CompressedMemoryStore`'s mutex.
 ///
 /// Sequence records and prefix entries are small and always resident; segment bytes are what
 /// the RAM tier holds under its budget. In memory mode the RAM tier is the only home of a segment,

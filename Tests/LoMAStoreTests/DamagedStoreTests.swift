@@ -22,7 +22,7 @@ struct DamagedStoreTests {
     /// prefix), and what each segment must read back as.
     static func buildStore(sequences: Int, perSequence: Int) throws -> (directory: URL, expected: [String: [MemorySegment]]) {
         let directory = try TemporaryDirectory("lomastore-damage").url.appendingPathComponent("store")
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 256 << 20))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 256 << 20))
         defer { store.close() }
         var expected: [String: [MemorySegment]] = [:]
         for index in 0..<sequences {
@@ -36,7 +36,7 @@ struct DamagedStoreTests {
     static func expectRefused(_ directory: URL, mentioning mentions: [String],
                               sourceLocation: SourceLocation = #_sourceLocation) {
         do {
-            let store = try MemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 256 << 20))
+            let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: directory), mapSizeBytes: 256 << 20))
             store.close()
             Issue.record("a damaged store opened", sourceLocation: sourceLocation)
         } catch {
@@ -135,7 +135,7 @@ struct DamagedStoreTests {
         var generator = SeededGenerator(seed: seed)
         let flips = try StoreFileDamage.flipBits(in: StoreFileDamage.dataFile(in: copy), count: 16, using: &generator)
 
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: copy), mapSizeBytes: 256 << 20))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: copy), mapSizeBytes: 256 << 20))
         defer { store.close() }
         var identical = 0, lost = 0
         for (name, expected) in built.expected.sorted(by: { $0.key < $1.key }) {
@@ -170,7 +170,7 @@ struct DamagedStoreTests {
                 try #require(mdb_del(transaction, checksums, &value, nil) == 0)
             }
         }
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         defer { store.close() }
         #expect(try store.read(sequence: "s0", segments: 0..<1) == [built.expected["s0"]![0]])
         #expect(throws: StoreError.self) { try store.read(sequence: "s0", segments: 1..<2) }
@@ -202,7 +202,7 @@ struct DamagedStoreTests {
                 }
             }
         }
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         defer { store.close() }
         #expect(store.statistics.uncheckedRecords == 2)
         #expect(try store.read(sequence: "s0") == built.expected["s0"])
@@ -216,7 +216,7 @@ struct DamagedStoreTests {
         }
         try store.append(sequence: "s1", model: TestSegments.model, segments: appended)
         store.close()
-        let reopened = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        let reopened = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         defer { reopened.close() }
         #expect(try reopened.read(sequence: "s1", segments: 3..<5) == appended)
         #expect(reopened.statistics.unverifiedReads == 0, "segments written after the upgrade have checksums")
@@ -230,7 +230,7 @@ struct DamagedStoreTests {
         // Damage the record's stored checksum: to the store, the record no longer matches it.
         try Self.withRawEnvironment(built.directory) { transaction, open in
             let checksums = try open("checksums")
-            var key = [DurableTier.Table.sequences.rawValue] + SequenceKey(tenant: MemoryStore.defaultTenant, name: "s1").lmdbKey
+            var key = [DurableTier.Table.sequences.rawValue] + SequenceKey(tenant: CompressedMemoryStore.defaultTenant, name: "s1").lmdbKey
             var wrong: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
             try key.withUnsafeMutableBytes { keyBytes in
                 try wrong.withUnsafeMutableBytes { valueBytes in
@@ -240,7 +240,7 @@ struct DamagedStoreTests {
                 }
             }
         }
-        var store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        var store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         defer { store.close() }
         #expect(store.statistics.damagedRecords == 1)
         for use in ["info", "read", "append", "fork"] {
@@ -268,7 +268,7 @@ struct DamagedStoreTests {
         try store.append(sequence: "s1", model: TestSegments.model, segments: Self.segments(1, seed: 5))
         #expect(try store.read(sequence: "s1") == Self.segments(1, seed: 5))
         store.close()
-        store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         #expect(store.statistics.damagedRecords == 0)
         #expect(store.statistics.durableSegments == 5, "with no damage left, the old record's segments were freed")
         #expect(try store.read(sequence: "s2") == built.expected["s2"])
@@ -287,7 +287,7 @@ struct DamagedStoreTests {
                 try #require(mdb_del(transaction, segments, &value, nil) == 0)
             }
         }
-        let store = try MemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
+        let store = try CompressedMemoryStore(configuration: .init(mode: .durable(directory: built.directory), mapSizeBytes: 256 << 20))
         defer { store.close() }
         #expect(store.statistics.damagedRecords == 1)
         #expect(try store.read(sequence: "s1", segments: 0..<1) == [built.expected["s1"]![0]])

@@ -63,9 +63,9 @@ struct DurabilityTests {
         let harness = try TestStore(.durable)
         defer { harness.finish() }
         let configuration = StoreConfiguration(mode: .durable(directory: harness.directory))
-        #expect(throws: StoreError.self) { _ = try MemoryStore(configuration: configuration) }
+        #expect(throws: StoreError.self) { _ = try CompressedMemoryStore(configuration: configuration) }
         harness.store.close()
-        let reopened = try MemoryStore(configuration: configuration)
+        let reopened = try CompressedMemoryStore(configuration: configuration)
         reopened.close()
     }
 
@@ -76,7 +76,7 @@ struct DurabilityTests {
         let file = harness.directory.appendingPathComponent("not-a-directory")
         try Data("x".utf8).write(to: file)
         let error = #expect(throws: StoreError.self) {
-            _ = try MemoryStore(configuration: StoreConfiguration(mode: .durable(directory: file)))
+            _ = try CompressedMemoryStore(configuration: StoreConfiguration(mode: .durable(directory: file)))
         }
         #expect(error?.kind == .internal)
         #expect(error?.message.contains(file.path) == true)

@@ -20,7 +20,7 @@ struct SequenceTests {
         #expect(extended.memoryTokens == 5 * 4)
         #expect(extended.nextPosition == 80)
         #expect(extended.shape == TestSegments.shape)
-        #expect(extended.tenant == MemoryStore.defaultTenant)
+        #expect(extended.tenant == CompressedMemoryStore.defaultTenant)
         #expect(try store.sequenceInfo(sequence: "chat") == extended)
         #expect(try store.read(sequence: "chat") == first + second)
     }

@@ -29,7 +29,7 @@ final class TestStore {
     let kind: StoreKind
     let directory: URL
     let clock = TestClock()
-    private(set) var store: MemoryStore
+    private(set) var store: CompressedMemoryStore
     private var configuration: StoreConfiguration
 
     init(_ kind: StoreKind, ramBudgetBytes: Int = 64 << 20, mapSizeBytes: Int = 256 << 20,
@@ -41,13 +41,13 @@ final class TestStore {
         let mode: StoreConfiguration.Mode = kind == .memory ? .memory : .durable(directory: directory)
         configuration = StoreConfiguration(mode: mode, ramBudgetBytes: ramBudgetBytes, mapSizeBytes: mapSizeBytes,
                                            quantization: quantization, tenantQuota: tenantQuota)
-        store = try MemoryStore(configuration: configuration, clock: { [clock] in clock.now })
+        store = try CompressedMemoryStore(configuration: configuration, clock: { [clock] in clock.now })
     }
 
     /// Closes the store and opens the same directory again, as a restart of the daemon would.
     func reopen() throws {
         store.close()
-        store = try MemoryStore(configuration: configuration, clock: { [clock] in clock.now })
+        store = try CompressedMemoryStore(configuration: configuration, clock: { [clock] in clock.now })
     }
 
     func finish() {
@@ -122,7 +122,7 @@ enum TestSegments {
 
 /// Runs `body`, expects it to throw a `StoreError` of `kind` whose message contains `mentions`,
 /// and expects the store's digest to be the same afterwards.
-func expectRejected(_ kind: StoreError.Kind, mentioning mentions: String, leavingUnchanged store: MemoryStore,
+func expectRejected(_ kind: StoreError.Kind, mentioning mentions: String, leavingUnchanged store: CompressedMemoryStore,
                     sourceLocation: SourceLocation = #_sourceLocation,
                     _ body: () throws -> Void) throws {
     let before = try store.digest()

@@ -3,7 +3,7 @@ import FuzzSupport
 import LoMAModel
 import LoMAProtocol
 import LoMATensorIO
-@testable import LoMAServer
+@testable import LoMAOperations
 import ZeroMQ
 
 /// Valid messages of every operation, built with the generated protobuf types so the corpus
