@@ -44,6 +44,10 @@ let package = Package(
         // transport
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // formats
+        // TOML 1.0 for the operator's files (lomad.toml, the clients file), in Swift: no C++, no leaks.
+        .target(name: "TOML"),
+
         // compute
         // The packed-weight product kernel (AVX2/FMA picked at run time, portable C otherwise).
         .target(name: "CLoMAKernels"),
@@ -78,6 +82,7 @@ let package = Package(
         // tests
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
