@@ -122,7 +122,10 @@ extension TOMLParser {
                 continue
             }
             if scalar == "\r" {
+                // A CRLF line end is kept as "\n", so the value does not depend on how the file was saved.
                 guard peek(1) == "\n" else { throw failure("a carriage return must be followed by a line feed") }
+                index += 1
+                continue
             } else if scalar != "\n", Self.isControl(scalar) {
                 throw failure("\(found) is not allowed in a string")
             }

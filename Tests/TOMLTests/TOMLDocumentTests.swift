@@ -53,6 +53,8 @@ import TOML
         #expect(table["a"] == .string("one\n  two three"))
         #expect(table["b"] == .string("raw \\n ''quoted''"))
         #expect(table["c"] == .string("\"x\""))
+        // CRLF inside a multi-line string reads as "\n" (as Python's tomllib reads it).
+        #expect(try TOMLDocument.parse("d = \"\"\"\r\nx\r\ny\"\"\"")["d"] == .string("x\ny"))
     }
 
     @Test func tablesArraysAndInlineTables() throws {
