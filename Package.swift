@@ -25,7 +25,9 @@ let package = Package(
         // For out-of-tree builds such as the fuzz targets in Fuzz/.
         .library(name: "LoMAProtocol", targets: ["LoMAProtocol"]),
         .library(name: "LoMAStore", targets: ["LoMAStore"]),
-        .library(name: "LoMAServer", targets: ["LoMAServer"]),
+        .library(name: "LoMARuntime", targets: ["LoMARuntime"]),
+        .library(name: "LoMAOperations", targets: ["LoMAOperations"]),
+        .library(name: "LoMAService", targets: ["LoMAService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -64,14 +66,19 @@ let package = Package(
         // service
         // malloc_trim for the daemon's return of freed memory after a burst (AllocatorTrim).
         .target(name: "CLoMAAllocator"),
-        .target(name: "LoMAServer", dependencies: ["ZeroMQ", "LoMAProtocol", "LoMAModel", "LoMAStore", "CLoMAAllocator", logging,
-                                                  coreMetrics, prometheus, tomlKit]),
+        // The serving machinery (broker, workers, queue, ZAP, ipc files): knows no model and no store.
+        .target(name: "LoMARuntime", dependencies: ["ZeroMQ", "LoMAProtocol", "CLoMAAllocator", logging, coreMetrics]),
+        // The operations requests run: every wire <-> engine/store mapping.
+        .target(name: "LoMAOperations", dependencies: ["LoMARuntime", "LoMAProtocol", "LoMAModel", "LoMAStore", "ZeroMQ", logging]),
+        // The service kit: settings, clients file, logs, metrics, signals, and the composition of a daemon.
+        .target(name: "LoMAService", dependencies: ["LoMARuntime", "LoMAOperations", "LoMAProtocol", "LoMAModel", "LoMAStore",
+                                                   "ZeroMQ", logging, coreMetrics, prometheus, tomlKit]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
 
         // executables
-        .executableTarget(name: "lomad", dependencies: ["LoMAServer", "LoMAModel", "LoMAProtocol", "LoMAStore", argumentParser, logging]),
+        .executableTarget(name: "lomad", dependencies: ["LoMAService", "LoMARuntime", "LoMAModel", argumentParser]),
         // lomactl reads and writes KV safetensors files through LoMAModel's reader and writer.
         .executableTarget(name: "lomactl", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", argumentParser]),
 
@@ -80,6 +87,9 @@ let package = Package(
         .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
 
         // tests
+        // `lomad serve` with a broker loop that stalls, armed through a package-internal seam, for
+        // the watchdog and connection-limit tests; never installed.
+        .executableTarget(name: "lomad-test-daemon", dependencies: ["LoMAService", logging], path: "Tests/LoMATestDaemon"),
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
@@ -87,8 +97,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMAServer", "LoMAStore", "ZeroMQ",
-                                                         "LoMATestSupport"]),
+        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMARuntime", "LoMAOperations",
+                                                         "LoMAService", "LoMAStore", "ZeroMQ", "LoMATestSupport"]),
     ]
 )
 

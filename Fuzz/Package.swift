@@ -24,7 +24,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "LoMAProtocol", package: "lomad"),
-                .product(name: "LoMAServer", package: "lomad"),
+                .product(name: "LoMARuntime", package: "lomad"),
+                .product(name: "LoMAOperations", package: "lomad"),
                 .product(name: "LoMAStore", package: "lomad"),
                 .product(name: "LoMAModel", package: "lomad"),
             ]),
@@ -36,7 +37,7 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "LoMAModel", package: "lomad"),
-                .product(name: "LoMAServer", package: "lomad"),
+                .product(name: "LoMAService", package: "lomad"),
             ]),
     ]
 )

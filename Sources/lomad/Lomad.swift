@@ -1,5 +1,6 @@
 import ArgumentParser
-import LoMAServer
+import LoMARuntime
+import LoMAService
 
 @main
 struct Lomad: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoMAServer
+import LoMAService
 
 /// `lomad serve`: the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the
 /// configuration. Every flag but `--config` and `--print-config` sets one key of the
@@ -106,7 +106,7 @@ struct Serve: ParsableCommand {
         let sources: SettingsSources
         let settings: ServiceSettings
         do {
-            sources = try SettingsSources(command: self, environment: environment)
+            sources = try SettingsSources(configurationFlag: config, flags: try settingAssignments(), environment: environment)
             settings = try sources.resolve()
         } catch {
             printError("lomad: \(error)")
@@ -116,7 +116,11 @@ struct Serve: ParsableCommand {
             print(settings.tomlText, terminator: "")
             return
         }
-        try ServiceRuntime(sources: sources, settings: settings, environment: environment).run()
+        do {
+            try ServiceRuntime(sources: sources, settings: settings, environment: environment).run()
+        } catch is StartupFailure {
+            throw ExitCode.failure
+        }
     }
 }
 

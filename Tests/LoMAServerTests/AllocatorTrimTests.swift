@@ -1,4 +1,4 @@
-@testable import LoMAServer
+@testable import LoMARuntime
 import Synchronization
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
-import LoMAServer
+import LoMARuntime
+import LoMAService
+import LoMAStore
 import LoMATestSupport
 import Testing
 import ZeroMQ
@@ -30,7 +32,7 @@ struct ClientAllowListTests {
         #expect(list.quotaBytes(of: "alice") == 4096)
         #expect(list.quotaBytes(of: "team b") == nil)
 
-        let directory = TenantDirectory(allowList: list, defaultQuotaBytes: 100)
+        let directory = TenantDirectory(allowList: list, defaultQuotaBytes: 100, defaultTenant: MemoryStore.defaultTenant)
         #expect(directory.quotaBytes(of: "alice") == 4096)
         #expect(directory.quotaBytes(of: "team b") == 100, "the default applies to tenants without their own quota")
         directory.update(allowList: list, defaultQuotaBytes: 0)

@@ -1,5 +1,5 @@
 import Foundation
-import LoMAServer
+import LoMAOperations
 import LoMAStore
 import LoMATestSupport
 import Synchronization

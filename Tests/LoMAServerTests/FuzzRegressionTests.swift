@@ -1,5 +1,5 @@
 import Foundation
-import LoMAServer
+import LoMAService
 import LoMATestSupport
 import Testing
 

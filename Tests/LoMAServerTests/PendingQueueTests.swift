@@ -1,6 +1,6 @@
 import Foundation
 import LoMAProtocol
-@testable import LoMAServer
+@testable import LoMARuntime
 import Testing
 
 /// The broker's queue hands requests out tenant by tenant, and fills a batch a tenant at a time.

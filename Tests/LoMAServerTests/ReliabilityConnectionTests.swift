@@ -1,7 +1,7 @@
 import Foundation
 import LoMAClient
 import LoMAProtocol
-import LoMAServer
+import LoMARuntime
 import LoMATestSupport
 import Testing
 
@@ -99,13 +99,13 @@ struct ReliabilityConnectionTests {
     }
 
     /// The bound does not depend on the broker keeping up: with the broker thread stalled for
-    /// good (the watchdog test's hook), nobody reads the monitor, libzmq's I/O thread blocks once
+    /// good (`lomad-test-daemon`), nobody reads the monitor, libzmq's I/O thread blocks once
     /// `DescriptorLimit.monitorBacklog` events wait, and it accepts nothing more.
     @Test("with the broker stalled, libzmq stops accepting at the monitor backlog instead of running out", arguments: ["ipc", "tcp"])
     func stalledBrokerStillBoundsDescriptors(transport: String) async throws {
-        let daemon = try DaemonProcess(arguments: Self.patientHandshake,
+        let daemon = try DaemonProcess(executable: "lomad-test-daemon", arguments: Self.patientHandshake + ["--stall-broker-after", "0"],
                                        endpoints: transport == "tcp" ? ["tcp://127.0.0.1:*"] : nil,
-                                       environment: ["LOMAD_TEST_STALL_BROKER_AFTER": "0"], descriptorLimit: Self.descriptorLimit)
+                                       descriptorLimit: Self.descriptorLimit)
         defer { daemon.killAndWait() }
         for _ in 0..<600 where !daemon.log.contains("stalling the broker loop") {
             try await Task.sleep(for: .milliseconds(10))

@@ -1,7 +1,7 @@
 import Foundation
 import LoMAClient
 import LoMAProtocol
-import LoMAServer
+import LoMAService
 import LoMATestSupport
 import Testing
 

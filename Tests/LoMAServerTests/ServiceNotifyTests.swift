@@ -50,9 +50,8 @@ struct ServiceNotifyTests {
     func stalledBrokerStopsPinging() async throws {
         let manager = try ServiceNotifyListener()
         let timeout = Duration.milliseconds(400)
-        var environment = manager.environment(watchdog: timeout)
-        environment["LOMAD_TEST_STALL_BROKER_AFTER"] = "1.5"
-        let daemon = try DaemonProcess(environment: environment)
+        let daemon = try DaemonProcess(executable: "lomad-test-daemon", arguments: ["--stall-broker-after", "1.5"],
+                                       environment: manager.environment(watchdog: timeout))
         _ = try #require(manager.notifications(until: "READY", timeout: .seconds(30)), "no READY=1; log:\n\(daemon.log)")
         #expect(manager.next(timeout: timeout * 3)?["WATCHDOG"] == "1", "no ping before the stall")
 
@@ -70,5 +69,26 @@ struct ServiceNotifyTests {
         let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .milliseconds(500), retries: 0)
         await #expect(throws: LoMAClientError.self) { try await client.health() }
         daemon.stop(timeout: .milliseconds(500))
+    }
+
+    /// The stall is armed only through the package-internal seam `lomad-test-daemon` uses: the
+    /// variable that once armed it in `lomad` itself must do nothing to an installed daemon.
+    @Test("lomad itself cannot be stalled: the old LOMAD_TEST_STALL_BROKER_AFTER is ignored")
+    func lomadHasNoStallHook() async throws {
+        let manager = try ServiceNotifyListener()
+        let timeout = Duration.milliseconds(400)
+        var environment = manager.environment(watchdog: timeout)
+        environment["LOMAD_TEST_STALL_BROKER_AFTER"] = "0"
+        let daemon = try DaemonProcess(environment: environment)
+        _ = try #require(manager.notifications(until: "READY", timeout: .seconds(30)), "no READY=1; log:\n\(daemon.log)")
+        var pings = 0
+        while pings < 4, let notification = manager.next(timeout: timeout * 4) {
+            if notification["WATCHDOG"] == "1" { pings += 1 }
+        }
+        #expect(pings == 4, "the watchdog pings stopped; log:\n\(daemon.log)")
+        let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(10))
+        #expect(try await client.health().protocolVersion == ProtocolVersion.current)
+        #expect(!daemon.log.contains("stall"))
+        #expect(daemon.stop() == 0)
     }
 }

@@ -24,10 +24,11 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Starts `lomad serve` and waits until it logs that it serves (or exits, which throws).
     /// - Parameters:
+    ///   - executable: `lomad`, or `lomad-test-daemon` for a daemon whose broker loop stalls.
     ///   - endpoints: where to bind; default one fresh ipc endpoint.
     ///   - descriptorLimit: when set, the daemon runs under `ulimit -n` of this many (soft and
     ///     hard, so it cannot raise it), through `/bin/sh`, which `exec`s it: the process is lomad.
-    public init(arguments: [String] = [], endpoints: [String]? = nil, environment: [String: String] = [:],
+    public init(executable: String = "lomad", arguments: [String] = [], endpoints: [String]? = nil, environment: [String: String] = [:],
                 descriptorLimit: Int? = nil, timeout: Duration = .seconds(30)) throws {
         directory = try TemporaryDirectory("lomad-daemon").url
         stderrFile = directory.appendingPathComponent("stderr.log")
@@ -36,9 +37,9 @@ public final class DaemonProcess: @unchecked Sendable {
         let lomad = ["serve"] + bind.flatMap { ["--endpoint", $0] } + arguments
         if let descriptorLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.executable("lomad").path] + lomad
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.executable(executable).path] + lomad
         } else {
-            process.executableURL = Self.executable("lomad")
+            process.executableURL = Self.executable(executable)
             process.arguments = lomad
         }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -1,7 +1,7 @@
 import Foundation
 import FuzzSupport
 import LoMAModel
-import LoMAServer
+import LoMAService
 
 /// Fuzzes the two configuration parsers an operator's files go through. The first byte picks
 /// the parser (the rest is the file):

@@ -2,7 +2,7 @@ import Foundation
 import FuzzSupport
 import LoMAModel
 import LoMAProtocol
-@testable import LoMAServer
+@testable import LoMAOperations
 import ZeroMQ
 
 /// Valid messages of every operation, built with the generated protobuf types so the corpus

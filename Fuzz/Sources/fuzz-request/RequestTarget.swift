@@ -1,7 +1,8 @@
 import FuzzSupport
 import LoMAModel
+import LoMAOperations
 import LoMAProtocol
-import LoMAServer
+import LoMARuntime
 import LoMAStore
 import ZeroMQ
 

@@ -19,6 +19,7 @@ public final class Daemon: Sendable {
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
     private let drainDeadline = DrainDeadline()
+    private let brokerLoopHook: (@Sendable () -> Void)?
 
     /// - Parameters:
     ///   - store: the store's figures for the stats operation, read by the broker thread when a
@@ -26,9 +27,20 @@ public final class Daemon: Sendable {
     ///   - tenants: which tenant each connection acts as, and the CURVE clients admitted.
     ///   - notifier: tells systemd when the daemon is ready and stopping, and feeds its watchdog
     ///     from the broker loop.
-    public init(configuration: DaemonConfiguration, handler: any RequestHandler,
-                models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory = TenantDirectory(),
-                notifier: ServiceNotifier = .disabled, logger: Logger) throws {
+    public convenience init(configuration: DaemonConfiguration, handler: any RequestHandler,
+                            models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory,
+                            notifier: ServiceNotifier = .disabled, logger: Logger) throws {
+        try self.init(configuration: configuration, handler: handler, models: models, store: store, tenants: tenants,
+                      notifier: notifier, brokerLoopHook: nil, logger: logger)
+    }
+
+    /// - Parameter brokerLoopHook: called by the broker thread at the top of every turn of its
+    ///   loop. The seam through which tests make the loop stop turning (the watchdog and
+    ///   connection-limit tests, through `lomad-test-daemon`); package-internal, so nothing an
+    ///   operator configures can reach it.
+    package init(configuration: DaemonConfiguration, handler: any RequestHandler,
+                 models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
+                 notifier: ServiceNotifier, brokerLoopHook: (@Sendable () -> Void)?, logger: Logger) throws {
         try Self.validate(configuration)
         self.configuration = configuration
         self.reloadable = ReloadableConfiguration(configuration)
@@ -38,6 +50,7 @@ public final class Daemon: Sendable {
         self.store = store
         self.tenants = tenants
         self.logger = logger
+        self.brokerLoopHook = brokerLoopHook
         self.context = try ZMQContext(ioThreads: 1)
     }
 
@@ -85,6 +98,7 @@ public final class Daemon: Sendable {
 
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
         let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier, drainDeadline = drainDeadline
+        let brokerLoopHook = brokerLoopHook
         let authenticator: JoinableThread
         do {
             authenticator = try startAuthenticator()
@@ -100,7 +114,7 @@ public final class Daemon: Sendable {
             do {
                 broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
                                     models: models, store: store, tenants: tenants, notifier: notifier,
-                                    drainDeadline: drainDeadline, logger: logger)
+                                    drainDeadline: drainDeadline, loopHook: brokerLoopHook, logger: logger)
                 for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }
             } catch {
                 started.put(.failure(error))

@@ -1,5 +1,4 @@
 import LoMAProtocol
-import LoMAStore
 
 /// What the broker reports about the store in stats replies. Read on the broker thread when a
 /// client asks, so the closures must be cheap and thread-safe (the store's are: one lock).
@@ -15,8 +14,4 @@ public struct StoreReporting: Sendable {
 
     /// For a daemon without a store.
     public static let none = StoreReporting(statistics: { nil }, tenantBytes: { _ in 0 })
-
-    public init(store: MemoryStore, mode: String) {
-        self.init(statistics: { store.statistics.wire(mode: mode) }, tenantBytes: { store.bytes(ofTenant: $0) })
-    }
 }

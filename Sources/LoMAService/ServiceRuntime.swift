@@ -1,25 +1,26 @@
-import ArgumentParser
 import Foundation
 import Logging
 import LoMAModel
+import LoMAOperations
 import LoMAProtocol
-import LoMAServer
+import LoMARuntime
 import LoMAStore
 import Synchronization
 
 /// One run of `lomad serve`: loads the models and the store, serves, reloads on SIGHUP and stops
 /// on SIGTERM, telling systemd each step (`STATUS=`, `READY=1`, `RELOADING=1`, `STOPPING=1`).
-final class ServiceRuntime: Sendable {
+public final class ServiceRuntime: Sendable {
     /// EX_CONFIG from sysexits.h: the unit's `RestartPreventExitStatus=` keeps systemd from
     /// restarting a daemon whose configuration is wrong, which would only fail again.
-    static let configurationExitCode: Int32 = 78
+    public static let configurationExitCode: Int32 = 78
 
     private let sources: SettingsSources
     private let environment: [String: String]
     private let notifier: ServiceNotifier
     private let logLevel: LogLevelControl
     private let logger: Logger
-    private let tenants = TenantDirectory()
+    private let tenants = TenantDirectory(defaultTenant: MemoryStore.defaultTenant)
+    private let brokerLoopHook: (@Sendable () -> Void)?
     private let state: Mutex<State>
 
     private struct State {
@@ -29,8 +30,16 @@ final class ServiceRuntime: Sendable {
         var bound: [String] = []
     }
 
-    init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+    public convenience init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String]) {
+        self.init(sources: sources, settings: settings, environment: environment, brokerLoopHook: nil)
+    }
+
+    /// - Parameter brokerLoopHook: the seam tests stall the broker loop through (see `Daemon`);
+    ///   package-internal, so no setting, flag or variable of `lomad` can arm it.
+    package init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String],
+                 brokerLoopHook: (@Sendable () -> Void)?) {
         self.sources = sources
+        self.brokerLoopHook = brokerLoopHook
         self.environment = environment
         notifier = ServiceNotifier(environment: environment)
         let logLevel = LogLevelControl(settings.logLevel)
@@ -41,7 +50,8 @@ final class ServiceRuntime: Sendable {
         state = Mutex(State(settings: settings))
     }
 
-    func run() throws {
+    /// - Throws: `StartupFailure` when it could not start serving (the reason is logged).
+    public func run() throws {
         // Before any other thread starts, so that every thread inherits the blocked signals.
         SignalWatcher.watch(onTermination: { [self] signal in stop(signal: signal) }, onReload: { [self] in reload() })
         let settings = state.withLock { $0.settings }
@@ -61,18 +71,17 @@ final class ServiceRuntime: Sendable {
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
             var configuration = try settings.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint)
-            configuration.stallBrokerAfter = try testStallBrokerAfter()
             configuration.curveServer = try curveServer(settings, endpoints: configuration.endpoints)
             daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
                                 models: registry.infos, store: StoreReporting(store: store, mode: settings.storeMode.rawValue),
-                                tenants: tenants, notifier: notifier, logger: logger)
+                                tenants: tenants, notifier: notifier, brokerLoopHook: brokerLoopHook, logger: logger)
             if let metrics {
                 try metrics.serve(on: ListenAddress(parsing: settings.metricsListen), storeStatistics: { store.statistics },
                                   logger: logger)
             }
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
+            throw StartupFailure()
         }
         // Expired sequences give their bytes and quota back without waiting for their names to be
         // written again; stopped before the store closes, so no purge runs on a closed store.
@@ -89,7 +98,7 @@ final class ServiceRuntime: Sendable {
             try daemon.run { [self] bound in state.withLock { $0.bound = bound } }
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
+            throw StartupFailure()
         }
     }
 
@@ -167,17 +176,6 @@ final class ServiceRuntime: Sendable {
         if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty { return String(state) }
         if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/lomad" }
         return NSHomeDirectory() + "/.local/state/lomad"
-    }
-
-    /// The watchdog test's hook (see `DaemonConfiguration.stallBrokerAfter`): never set in
-    /// production, and only honoured when the variable is explicitly set.
-    private func testStallBrokerAfter() throws -> Duration? {
-        guard let text = environment["LOMAD_TEST_STALL_BROKER_AFTER"] else { return nil }
-        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
-            throw DaemonError("LOMAD_TEST_STALL_BROKER_AFTER = \(text): expected seconds")
-        }
-        logger.warning("test hook armed: the broker loop will stall", metadata: ["after_seconds": "\(text)"])
-        return .milliseconds(Int64(seconds * 1000))
     }
 
     private func stop(signal: Int32) {

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import LoMARuntime
 import LoMAStore
 import Synchronization
 

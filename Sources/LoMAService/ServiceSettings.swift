@@ -1,5 +1,6 @@
 import Logging
 import LoMAProtocol
+import LoMARuntime
 
 /// Every setting of `lomad serve`, with the defaults an operator gets without configuration.
 /// Settings come from one TOML file, then command-line flags, then `LOMAD_*` environment

@@ -61,10 +61,6 @@ public struct DaemonConfiguration: Sendable {
     /// The daemon's CURVE keys; when set, tcp endpoints admit only clients whose keys the clients
     /// file lists, and their requests act as the tenant it names.
     public var curveServer: CurveServerKeys?
-    /// Test hook (never set in production): the broker loop blocks for good once it has run this
-    /// long, so a test can watch the systemd watchdog pings stop. Set only through
-    /// `LOMAD_TEST_STALL_BROKER_AFTER`.
-    public var stallBrokerAfter: Duration?
 
     /// Requests one tenant may have waiting: its percent of the queue depth, at least one.
     var tenantQueueLimit: Int {
@@ -90,8 +86,7 @@ public struct DaemonConfiguration: Sendable {
         maxReplyBytes: Int = 256 << 20,
         handshakeTimeout: Duration = .seconds(10),
         socketPermissions: SocketPermissions = SocketPermissions(),
-        curveServer: CurveServerKeys? = nil,
-        stallBrokerAfter: Duration? = nil
+        curveServer: CurveServerKeys? = nil
     ) {
         self.endpoints = endpoints
         self.workers = workers
@@ -113,7 +108,6 @@ public struct DaemonConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.socketPermissions = socketPermissions
         self.curveServer = curveServer
-        self.stallBrokerAfter = stallBrokerAfter
     }
 
     /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,

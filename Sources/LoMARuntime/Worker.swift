@@ -1,5 +1,4 @@
 import Logging
-import LoMAModel
 import LoMAProtocol
 import ZeroMQ
 
@@ -91,7 +90,7 @@ struct Worker {
         let drainDeadline = drainDeadline, now = now
         let limit = configuration.maxComputeTime
         let stopAt = limit.map { now() + $0 }
-        return ComputeBudget(maxSegments: configuration.maxSegmentsPerRequest, cancellation: PassCancellation {
+        return ComputeBudget(maxSegments: configuration.maxSegmentsPerRequest, stopReason: {
             if drainDeadline.hasPassed { return PassStopped.draining }
             if let limit, let stopAt, now() >= stopAt { return PassStopped.overComputeLimit(limit) }
             return nil

@@ -1,4 +1,3 @@
-import LoMAStore
 import Synchronization
 import ZeroMQ
 
@@ -7,7 +6,7 @@ import ZeroMQ
 /// store's quota check; SIGHUP replaces its contents while clients stay connected.
 public final class TenantDirectory: Sendable {
     private struct Contents {
-        var allowList: ClientAllowList
+        var allowList: any TenantRoster
         var defaultQuotaBytes: Int
     }
 
@@ -15,25 +14,30 @@ public final class TenantDirectory: Sendable {
     /// The secret that seals the user ids the authentication handler gives connections: a
     /// `User-Id` without it was written by the peer, not by this daemon (`ConnectionIdentity`).
     private let seal: String
+    /// The tenant of connections nobody names (anonymous, or an ipc uid the roster does not list).
+    /// Given by whoever owns the store's namespaces, so the runtime needs no store for one name.
+    public let defaultTenant: String
 
     /// - Parameters:
     ///   - defaultQuotaBytes: the quota of tenants the clients file gives none; 0 means no limit.
+    ///   - defaultTenant: the tenant of connections the roster does not name.
     ///   - generator: where the seal's 128 random bits come from.
-    public init(allowList: ClientAllowList = ClientAllowList(), defaultQuotaBytes: Int = 0,
+    public init(allowList: any TenantRoster = EmptyTenantRoster(), defaultQuotaBytes: Int = 0, defaultTenant: String,
                 using generator: inout some RandomNumberGenerator) {
         contents = Mutex(Contents(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes))
+        self.defaultTenant = defaultTenant
         seal = (0..<2).map { _ in
             let word = String(generator.next(), radix: 16)
             return String(repeating: "0", count: 16 - word.count) + word
         }.joined()
     }
 
-    public convenience init(allowList: ClientAllowList = ClientAllowList(), defaultQuotaBytes: Int = 0) {
+    public convenience init(allowList: any TenantRoster = EmptyTenantRoster(), defaultQuotaBytes: Int = 0, defaultTenant: String) {
         var generator = SystemRandomNumberGenerator()
-        self.init(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes, using: &generator)
+        self.init(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes, defaultTenant: defaultTenant, using: &generator)
     }
 
-    public func update(allowList: ClientAllowList, defaultQuotaBytes: Int) {
+    public func update(allowList: any TenantRoster, defaultQuotaBytes: Int) {
         contents.withLock { $0 = Contents(allowList: allowList, defaultQuotaBytes: defaultQuotaBytes) }
     }
 
@@ -59,9 +63,9 @@ public final class TenantDirectory: Sendable {
         case .curveTenant(let tenant):
             return tenant
         case .localUser(let uid):
-            return contents.withLock { $0.allowList.tenant(forUID: uid) } ?? MemoryStore.defaultTenant
+            return contents.withLock { $0.allowList.tenant(forUID: uid) } ?? defaultTenant
         case .anonymous:
-            return MemoryStore.defaultTenant
+            return defaultTenant
         }
     }
 
@@ -69,7 +73,7 @@ public final class TenantDirectory: Sendable {
     /// default tenant. Per-tenant shares only mean something then; a single-tenant daemon keeps
     /// its whole queue.
     var hasSeveralTenants: Bool {
-        contents.withLock { !$0.allowList.tenants.isEmpty }
+        contents.withLock { $0.allowList.namesTenants }
     }
 
     /// Most bytes `tenant` may store, or nil for no limit.

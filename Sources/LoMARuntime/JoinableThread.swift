@@ -3,10 +3,10 @@ import Synchronization
 
 /// A dedicated OS thread that can be waited for. Blocking libzmq calls and compute run here,
 /// never on Swift's cooperative pool, whose few threads must not block.
-final class JoinableThread: Sendable {
+package final class JoinableThread: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
-    init(name: String, body: @escaping @Sendable () -> Void) {
+    package init(name: String, body: @escaping @Sendable () -> Void) {
         let finished = self.finished
         let thread = Thread {
             body()
@@ -16,7 +16,7 @@ final class JoinableThread: Sendable {
         thread.start()
     }
 
-    func join() {
+    package func join() {
         finished.wait()
         finished.signal()
     }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Logging
+import LoMARuntime
 import Synchronization
 
 /// The smallest HTTP/1.1 server Prometheus needs: `GET /metrics` on a listening socket of its

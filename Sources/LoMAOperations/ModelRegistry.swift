@@ -1,6 +1,7 @@
 import Foundation
 import LoMAModel
 import LoMAProtocol
+import LoMARuntime
 
 /// The models a daemon serves, by the name requests use. Loaded once at start and immutable
 /// afterwards, so workers share it without locks.

@@ -1,4 +1,5 @@
 import Foundation
+import LoMARuntime
 import LoMAStore
 import TOMLKit
 import ZeroMQ
@@ -15,7 +16,7 @@ import ZeroMQ
 /// A CURVE endpoint admits exactly the keys listed here; an ipc client whose uid is listed acts as
 /// that tenant, any other ipc client as the default tenant. A key or uid may belong to one tenant
 /// only, so who a client is never depends on the order of the file.
-public struct ClientAllowList: Sendable, Equatable {
+public struct ClientAllowList: TenantRoster, Equatable {
     public struct Tenant: Sendable, Equatable {
         public var name: String
         public var curveKeys: [String] = []
@@ -67,6 +68,7 @@ public struct ClientAllowList: Sendable, Equatable {
     public func tenant(forUID uid: UInt32) -> String? { tenantsByUID[uid] }
     /// The quota the file gives `tenant`, if any (0: none).
     public func quotaBytes(of tenant: String) -> Int? { quotas[tenant] }
+    public var namesTenants: Bool { !tenants.isEmpty }
 }
 
 /// What is wrong with a clients file, naming the file, tenant and field.

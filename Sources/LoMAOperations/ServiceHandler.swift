@@ -1,5 +1,6 @@
 import LoMAModel
 import LoMAProtocol
+import LoMARuntime
 import LoMAStore
 
 /// The daemon's operations over its models and its compressed-memory store. Every store access

@@ -1,5 +1,5 @@
 import Foundation
-import LoMAServer
+import LoMAOperations
 
 /// The default model shipped with lomad (`Models/loma-tiny`), served when no `--model` is given,
 /// so `lomad serve` is useful out of the box. Looked for where a checkout or an install keeps it.

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import Logging
 import LoMAProtocol
-import LoMAStore
 import ZeroMQ
 
 /// The load-balancing broker (zguide chapter 3): one thread owns the client-facing ROUTER and the
@@ -46,12 +45,16 @@ final class Broker {
     /// Set when the drain timeout passes: running passes then stop at their next layer.
     private let drainDeadline: DrainDeadline
     private var watchdog: BrokerWatchdog?
+    /// Called at the top of every loop iteration (`Daemon`'s broker loop hook); nil in lomad.
+    private let loopHook: (@Sendable () -> Void)?
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
          models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
-         notifier: ServiceNotifier, drainDeadline: DrainDeadline, logger: Logger) throws {
+         notifier: ServiceNotifier, drainDeadline: DrainDeadline, loopHook: (@Sendable () -> Void)? = nil,
+         logger: Logger) throws {
         let configuration = reloadable.current
+        self.loopHook = loopHook
         self.drainDeadline = drainDeadline
         self.configuration = configuration
         self.reloadable = reloadable
@@ -152,10 +155,9 @@ final class Broker {
             PollItem(socket: frontend, events: .readable),
             PollItem(socket: connections.events, events: .readable),
         ]
-        let startedAt = ContinuousClock.now
         while !isDone {
             watchdog?.pingIfDue()
-            stallForTestIfAsked(startedAt: startedAt)
+            loopHook?()
             let ready = try ZMQPoller.poll(items, timeout: pollTimeout)
             if ready[0].contains(.readable) { try handleControl() }
             if ready[1].contains(.readable) { try handleBackend() }
@@ -181,14 +183,6 @@ final class Broker {
             deadlines.append(oldest + configuration.batchWindow)
         }
         return deadlines.min().map { max(.zero, $0 - now) }
-    }
-
-    /// The `LOMAD_TEST_STALL_BROKER_AFTER` hook: blocks this thread for good, as a broker stuck
-    /// in a bad call would, so the watchdog test sees the pings stop. Off unless configured.
-    private func stallForTestIfAsked(startedAt: ContinuousClock.Instant) {
-        guard let after = configuration.stallBrokerAfter, ContinuousClock.now - startedAt >= after else { return }
-        logger.warning("test hook: stalling the broker loop", metadata: ["hook": "LOMAD_TEST_STALL_BROKER_AFTER"])
-        while true { sleep(3600) }
     }
 
     private var isDone: Bool {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LoMARuntime
 
 /// Turns SIGTERM and SIGINT (stop) and SIGHUP (reload the configuration) into calls on a thread
 /// of its own, where the actions may do anything a normal thread may.

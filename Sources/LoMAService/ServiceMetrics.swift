@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Logging
+import LoMARuntime
 import LoMAStore
 import Prometheus
 import Synchronization
@@ -23,14 +24,6 @@ public final class ServiceMetrics: Sendable {
     /// Last store counters seen, so the store's running totals become counter increments.
     private let lastStoreCounters = Mutex<[String: Int]>([:])
 
-    /// Request latencies from a fraction of a millisecond (health, stats) to seconds (large passes).
-    static let latencyBuckets: [Duration] = [
-        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
-        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
-    ]
-    static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 255]
-
     private init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
@@ -39,8 +32,8 @@ public final class ServiceMetrics: Sendable {
     public static func bootstrap() -> ServiceMetrics {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets[MetricName.requestDuration] = latencyBuckets
-        factory.valueHistogramBuckets[MetricName.batchSize] = batchSizeBuckets
+        factory.durationHistogramBuckets[MetricName.requestDuration] = MetricName.latencyBuckets
+        factory.valueHistogramBuckets[MetricName.batchSize] = MetricName.batchSizeBuckets
         MetricsSystem.bootstrap(factory)
         return ServiceMetrics(registry: registry)
     }
@@ -92,18 +85,4 @@ public final class ServiceMetrics: Sendable {
             }
         }
     }
-}
-
-/// Names shared by the recording side (`BrokerStats`) and the bucket configuration.
-enum MetricName {
-    static let requests = "lomad_requests_total"
-    static let requestDuration = "lomad_request_duration_seconds"
-    static let batchSize = "lomad_batch_size"
-    static let queueDepth = "lomad_queue_depth"
-    static let busyWorkers = "lomad_busy_workers"
-    static let undeliverable = "lomad_undeliverable_replies_total"
-    static let connections = "lomad_connections"
-    static let refusedConnections = "lomad_refused_connections_total"
-    static let heldReplyBytes = "lomad_held_reply_bytes"
-    static let refusedReplies = "lomad_refused_replies_total"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LoMAOperations
 import LoMAProtocol
 
 extension ServiceSettings {
