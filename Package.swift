@@ -12,7 +12,6 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
-let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "lomad",
@@ -35,7 +34,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C shims
@@ -72,7 +70,7 @@ let package = Package(
         .target(name: "LoMAOperations", dependencies: ["LoMARuntime", "LoMAProtocol", "LoMAModel", "LoMAStore", "ZeroMQ", logging]),
         // The service kit: settings, clients file, logs, metrics, signals, and the composition of a daemon.
         .target(name: "LoMAService", dependencies: ["LoMARuntime", "LoMAOperations", "LoMAProtocol", "LoMAModel", "LoMAStore",
-                                                   "ZeroMQ", logging, coreMetrics, prometheus, tomlKit]),
+                                                   "ZeroMQ", logging, coreMetrics, prometheus, "TOML"]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
