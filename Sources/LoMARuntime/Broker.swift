@@ -13,7 +13,7 @@ import ZeroMQ
 /// answers "busy" and keeps stats, so workers only ever see well-formed requests. Compress
 /// requests for the same model are grouped so that one pass serves several.
 final class Broker {
-    private var configuration: DaemonConfiguration
+    private var configuration: ServerConfiguration
     private let reloadable: ReloadableConfiguration
     private var healthTemplate: Loma_V1_HealthReply
     private let store: StoreReporting
@@ -45,7 +45,7 @@ final class Broker {
     /// Set when the drain timeout passes: running passes then stop at their next layer.
     private let drainDeadline: DrainDeadline
     private var watchdog: BrokerWatchdog?
-    /// Called at the top of every loop iteration (`Daemon`'s broker loop hook); nil in lomad.
+    /// Called at the top of every loop iteration (`Server`'s broker loop hook); nil in lomad.
     private let loopHook: (@Sendable () -> Void)?
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A dedicated OS thread that can be waited for. Blocking libzmq calls and compute run here,
 /// never on Swift's cooperative pool, whose few threads must not block.
@@ -19,24 +18,5 @@ package final class JoinableThread: Sendable {
     package func join() {
         finished.wait()
         finished.signal()
-    }
-}
-
-/// A value handed once from one thread to another that waits for it.
-final class Handoff<Value: Sendable>: Sendable {
-    private let ready = DispatchSemaphore(value: 0)
-    private let storage = Mutex<Value?>(nil)
-
-    func put(_ value: Value) {
-        storage.withLock { $0 = value }
-        ready.signal()
-    }
-
-    func take() -> Value {
-        ready.wait()
-        guard let value = storage.withLock({ $0.take() }) else {
-            preconditionFailure("Handoff signalled without a value")
-        }
-        return value
     }
 }

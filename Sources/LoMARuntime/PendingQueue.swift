@@ -1,32 +1,3 @@
-import LoMAProtocol
-import ZeroMQ
-
-/// A request accepted by the broker and waiting for a worker.
-struct PendingRequest {
-    var route: [ZMQFrame]
-    var frames: [ZMQFrame]
-    var operation: Operation
-    var requestID: UInt64
-    /// Requests with the same key may share one pass (compress requests for one model); nil
-    /// for requests that go alone.
-    var batchKey: String?
-    var arrival: ContinuousClock.Instant
-    /// Who the request acts for: its connection's tenant, resolved when it arrived.
-    var tenant: String
-    /// Bytes of its frames, counted against `maxQueuedBytes` until its reply comes back.
-    var byteCount: Int
-}
-
-/// A request a worker holds: who to answer should the worker never reply (shutdown), when it
-/// arrived (for latency) and what it counts against the budget.
-struct InFlightRequest {
-    var route: [ZMQFrame]
-    var operation: Operation
-    var requestID: UInt64
-    var arrival: ContinuousClock.Instant
-    var byteCount: Int
-}
-
 /// The broker's waiting requests, oldest first within each tenant, handed out tenant by tenant
 /// in turn: the tenant served least recently goes first, so a tenant that floods the queue
 /// delays another tenant's request by at most one dispatch per flooding tenant, not by its whole

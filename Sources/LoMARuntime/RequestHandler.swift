@@ -1,22 +1,5 @@
 import LoMAProtocol
 
-/// A decoded request and the tenant it acts for, which the broker resolved from its connection
-/// (authenticated key, peer uid, or the default tenant); the request itself never names one.
-public struct ClientRequest {
-    public let message: DecodedMessage<Loma_V1_Request>
-    public let tenant: String
-    /// The segment limit and the cancellation its pass runs under.
-    public let budget: ComputeBudget
-
-    public init(message: DecodedMessage<Loma_V1_Request>, tenant: String, budget: ComputeBudget = .unlimited) {
-        self.message = message
-        self.tenant = tenant
-        self.budget = budget
-    }
-
-    public var envelope: Loma_V1_Request { message.envelope }
-}
-
 /// The outcome of one request: its result and the tensor frames attached for it, or a status.
 public typealias HandlerOutcome = Result<(result: Loma_V1_Reply.OneOf_Result, message: OutgoingMessage), StatusError>
 
@@ -47,17 +30,6 @@ extension RequestHandler {
             return .success((result, message))
         } catch {
             return .failure(StatusError(describing: error))
-        }
-    }
-}
-
-extension StatusError {
-    /// A status for any error: status errors as they are, anything else as INTERNAL.
-    public init(describing error: any Error) {
-        if let status = error as? StatusError {
-            self = status
-        } else {
-            self = .internalError("\(error)")
         }
     }
 }

@@ -71,12 +71,6 @@ public struct ClientAllowList: TenantRoster, Equatable {
     public var namesTenants: Bool { !tenants.isEmpty }
 }
 
-/// What is wrong with a clients file, naming the file, tenant and field.
-public struct ClientAllowListError: Error, Equatable, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
 extension ClientAllowList {
     /// Reads a clients file.
     public init(contentsOf file: URL) throws(ClientAllowListError) {

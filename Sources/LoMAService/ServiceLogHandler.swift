@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// The daemon's log format: one event per line, `key=value` pairs (logfmt) that grep, awk and
 /// log shippers split without a parser of their own:
@@ -68,58 +67,5 @@ public struct ServiceLogHandler: LogHandler {
 
     private static func timestamp() -> String {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
-    }
-}
-
-/// The process-wide log level, changed on reload. Loggers read it on every event.
-public final class LogLevelControl: Sendable {
-    private let level: Mutex<Logger.Level>
-
-    public init(_ level: Logger.Level) {
-        self.level = Mutex(level)
-    }
-
-    public var current: Logger.Level {
-        get { level.withLock { $0 } }
-        set { level.withLock { $0 = newValue } }
-    }
-}
-
-/// logfmt quoting: bare when the text has no space, quote, `=` or control character.
-enum Logfmt {
-    static func value(_ text: String) -> String {
-        let needsQuotes = text.isEmpty || text.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline }
-        guard needsQuotes else { return text }
-        var quoted = "\""
-        for character in text {
-            switch character {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default: quoted.append(character)
-            }
-        }
-        return quoted + "\""
-    }
-
-    /// Keys are written bare; anything but letters, digits, `_`, `.` and `-` becomes `_`.
-    static func key(_ text: String) -> String {
-        String(text.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" ? $0 : "_" })
-    }
-}
-
-extension Logger.Level {
-    /// The syslog priority journald files the line under (sd-daemon(3) prefixes).
-    var syslogPriority: Int {
-        switch self {
-        case .trace, .debug: 7
-        case .info: 6
-        case .notice: 5
-        case .warning: 4
-        case .error: 3
-        case .critical: 2
-        }
     }
 }

@@ -67,8 +67,8 @@ public struct ServiceSettings: Sendable, Equatable {
 extension ServiceSettings {
     /// What the broker and workers run with. Endpoints were checked when they were set.
     /// - Parameter defaultEndpoint: served when no endpoint is configured.
-    public func daemonConfiguration(defaultEndpoint: Endpoint) throws -> DaemonConfiguration {
-        DaemonConfiguration(
+    public func serverConfiguration(defaultEndpoint: Endpoint) throws -> ServerConfiguration {
+        ServerConfiguration(
             endpoints: try endpoints.isEmpty ? [defaultEndpoint] : endpoints.map { try Endpoint($0) },
             workers: workers,
             queueDepth: queueDepth,

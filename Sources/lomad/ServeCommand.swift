@@ -47,14 +47,14 @@ struct Serve: ParsableCommand {
             settings = try sources.resolve()
         } catch {
             printError("lomad: \(error)")
-            throw ExitCode(ServiceRuntime.configurationExitCode)
+            throw ExitCode(Daemon.configurationExitCode)
         }
         if printConfig {
             print(settings.tomlText, terminator: "")
             return
         }
         do {
-            try ServiceRuntime(sources: sources, settings: settings, environment: environment).run()
+            try Daemon(sources: sources, settings: settings, environment: environment).run()
         } catch is StartupFailure {
             throw ExitCode.failure
         }

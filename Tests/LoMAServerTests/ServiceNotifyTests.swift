@@ -89,6 +89,10 @@ struct ServiceNotifyTests {
         let client = try LoMAClient(endpoint: try Endpoint(daemon.endpoint), timeout: .seconds(10))
         #expect(try await client.health().protocolVersion == ProtocolVersion.current)
         #expect(!daemon.log.contains("stall"))
+        // Read the notifications through STOPPING=1: unread ones would fill the socket's queue
+        // and block the daemon's next sd_notify (as they would with any service manager).
+        kill(daemon.process.processIdentifier, SIGTERM)
+        _ = try #require(manager.notifications(until: "STOPPING", timeout: .seconds(20)), "no STOPPING=1; log:\n\(daemon.log)")
         #expect(daemon.stop() == 0)
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// `lomad serve` with a broker loop that stops turning: for the tests of what a stuck daemon still
 /// guarantees (the systemd watchdog sees the pings stop; libzmq stops accepting connections once
 /// nobody reads the monitor, instead of running out of descriptors). The stall comes in through
-/// `ServiceRuntime`'s package-internal seam, so the installed `lomad` has no way to arm it.
+/// `Daemon`'s package-internal seam, so the installed `lomad` has no way to arm it.
 ///
 ///     lomad-test-daemon serve [--endpoint E]... [--set KEY=VALUE]... --stall-broker-after SECONDS
 ///
@@ -25,7 +25,7 @@ enum TestDaemon {
             settings = try sources.resolve()
         } catch {
             FileHandle.standardError.write(Data("lomad-test-daemon: \(error)\n".utf8))
-            exit(ServiceRuntime.configurationExitCode)
+            exit(Daemon.configurationExitCode)
         }
         let started = Mutex<ContinuousClock.Instant?>(nil)
         let stall: @Sendable () -> Void = {
@@ -40,7 +40,7 @@ enum TestDaemon {
             while true { sleep(3600) }
         }
         do {
-            try ServiceRuntime(sources: sources, settings: settings, environment: environment, brokerLoopHook: stall).run()
+            try Daemon(sources: sources, settings: settings, environment: environment, brokerLoopHook: stall).run()
         } catch {
             exit(1)
         }

@@ -7,7 +7,7 @@ import LoMAStore
 import ZeroMQ
 
 /// Fuzzes what the daemon does with bytes from a client: the envelope-plus-frames decoder
-/// (`DecodedMessage`), then the worker's own checks and operations (`ServiceHandler`, with a
+/// (`DecodedMessage`), then the worker's own checks and operations (`OperationHandler`, with a
 /// small fixture model and a fresh in-memory store per input), then the reply the worker built,
 /// which the client-side decoder must accept. An input is several messages (see `FuzzFraming`)
 /// handled in order against one store, so sequences written by one message are read, forked and
@@ -37,7 +37,7 @@ enum RequestTarget {
         } catch {
             fatalError("cannot open an in-memory store: \(error)")
         }
-        let handler = ServiceHandler(models: models, store: store)
+        let handler = OperationHandler(models: models, store: store)
         var batch: [DecodedMessage<Loma_V1_Request>] = []
         for frames in FuzzFraming.messages(in: input) {
             guard let request = decode(frames.map { ZMQFrame(bytes: $0) }) else { continue }
@@ -71,7 +71,7 @@ enum RequestTarget {
         }
     }
 
-    private static func handle(_ requests: [DecodedMessage<Loma_V1_Request>], with handler: ServiceHandler) {
+    private static func handle(_ requests: [DecodedMessage<Loma_V1_Request>], with handler: OperationHandler) {
         guard !requests.isEmpty else { return }
         // One tenant per input: every message of an input acts in the same namespace, so a
         // sequence written by one message is read, forked and deleted by the next.

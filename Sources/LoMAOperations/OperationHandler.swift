@@ -5,7 +5,7 @@ import LoMAStore
 
 /// The daemon's operations over its models and its compressed-memory store. Every store access
 /// goes through the tenant of the request, so no operation can name another tenant's data.
-public struct ServiceHandler: RequestHandler {
+public struct OperationHandler: RequestHandler {
     public let models: ModelRegistry
     public let store: MemoryStore
 

@@ -3,12 +3,17 @@ import Logging
 import LoMAProtocol
 import ZeroMQ
 
-/// The lomad service: a broker thread in front of a pool of worker threads, sharing one ZeroMQ
-/// context. `run` blocks the calling thread for the daemon's whole life, so an executable's main
-/// thread simply calls it; `requestShutdown` may be called from any thread (a signal watcher).
-public final class Daemon: Sendable {
-    /// The configuration the daemon started with; `reload` changes what may change live.
-    public let configuration: DaemonConfiguration
+/// What serves requests: a broker thread in front of a pool of worker threads, sharing one ZeroMQ
+/// context, handing requests to a `RequestHandler`. `run` blocks the calling thread for the
+/// server's whole life, so the daemon's main thread simply calls it; `requestShutdown` may be
+/// called from any thread (a signal watcher).
+///
+/// Names: the *daemon* is one run of `lomad serve` (`Daemon`, in the service kit), which composes
+/// a `Server` with the models, the store and the *service* concerns (settings, systemd, logs,
+/// metrics: `ServiceSettings`, `ServiceNotifier`, ...).
+public final class Server: Sendable {
+    /// The configuration the server started with; `reload` changes what may change live.
+    public let configuration: ServerConfiguration
     private let reloadable: ReloadableConfiguration
     private let notifier: ServiceNotifier
     private let handler: any RequestHandler
@@ -27,7 +32,7 @@ public final class Daemon: Sendable {
     ///   - tenants: which tenant each connection acts as, and the CURVE clients admitted.
     ///   - notifier: tells systemd when the daemon is ready and stopping, and feeds its watchdog
     ///     from the broker loop.
-    public convenience init(configuration: DaemonConfiguration, handler: any RequestHandler,
+    public convenience init(configuration: ServerConfiguration, handler: any RequestHandler,
                             models: [Loma_V1_ModelInfo] = [], store: StoreReporting = .none, tenants: TenantDirectory,
                             notifier: ServiceNotifier = .disabled, logger: Logger) throws {
         try self.init(configuration: configuration, handler: handler, models: models, store: store, tenants: tenants,
@@ -38,7 +43,7 @@ public final class Daemon: Sendable {
     ///   loop. The seam through which tests make the loop stop turning (the watchdog and
     ///   connection-limit tests, through `lomad-test-daemon`); package-internal, so nothing an
     ///   operator configures can reach it.
-    package init(configuration: DaemonConfiguration, handler: any RequestHandler,
+    package init(configuration: ServerConfiguration, handler: any RequestHandler,
                  models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
                  notifier: ServiceNotifier, brokerLoopHook: (@Sendable () -> Void)?, logger: Logger) throws {
         try Self.validate(configuration)
@@ -55,7 +60,7 @@ public final class Daemon: Sendable {
     }
 
     /// The checks both start-up and reload make, so a reload cannot bring in what start-up refuses.
-    private static func validate(_ configuration: DaemonConfiguration) throws {
+    private static func validate(_ configuration: ServerConfiguration) throws {
         guard configuration.workers > 0 else { throw DaemonError("workers must be at least 1, not \(configuration.workers)") }
         guard configuration.queueDepth >= 0 else { throw DaemonError("queue depth must not be negative") }
         // The backend's part headers count frames in one byte.
@@ -205,14 +210,14 @@ public final class Daemon: Sendable {
     /// drain timeout); the rest of `configuration` is ignored. Safe from any thread.
     /// - Throws: `DaemonError` naming the setting when the new configuration is invalid; the
     ///   running one is then kept.
-    public func reload(_ configuration: DaemonConfiguration) throws {
+    public func reload(_ configuration: ServerConfiguration) throws {
         try Self.validate(configuration)
         reloadable.update(configuration)
         sendControl(.reload)
     }
 
     /// The configuration in force now, reloads included.
-    public var currentConfiguration: DaemonConfiguration { reloadable.current }
+    public var currentConfiguration: ServerConfiguration { reloadable.current }
 
     private func sendControl(_ message: BrokerControl) {
         do {

@@ -1,7 +1,7 @@
 import LoMAProtocol
 
-/// Everything `Daemon` needs to run, with the defaults an operator gets without configuration.
-public struct DaemonConfiguration: Sendable {
+/// Everything `Server` needs to run, with the defaults an operator gets without configuration.
+public struct ServerConfiguration: Sendable {
     /// ROUTER endpoints clients connect to (`ipc://` and/or `tcp://`).
     public var endpoints: [Endpoint]
     /// Compute worker threads; each handles one request at a time.
@@ -114,7 +114,7 @@ public struct DaemonConfiguration: Sendable {
     /// queue depth and bytes, per-tenant share, the reply budget, batching, the drain timeout and
     /// the per-request compute limits. Endpoints, workers and socket permissions
     /// stay as they were bound.
-    public func reloading(_ new: DaemonConfiguration) -> DaemonConfiguration {
+    public func reloading(_ new: ServerConfiguration) -> ServerConfiguration {
         var result = self
         result.limits = new.limits
         result.queueDepth = new.queueDepth

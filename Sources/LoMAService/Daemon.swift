@@ -7,9 +7,11 @@ import LoMARuntime
 import LoMAStore
 import Synchronization
 
-/// One run of `lomad serve`: loads the models and the store, serves, reloads on SIGHUP and stops
-/// on SIGTERM, telling systemd each step (`STATUS=`, `READY=1`, `RELOADING=1`, `STOPPING=1`).
-public final class ServiceRuntime: Sendable {
+/// One run of `lomad serve`, the daemon: loads the models and the store, serves them through a
+/// `Server`, reloads on SIGHUP and stops on SIGTERM, telling systemd each step (`STATUS=`,
+/// `READY=1`, `RELOADING=1`, `STOPPING=1`). Here rather than in the executable so that tests
+/// can compose it (`lomad-test-daemon`).
+public final class Daemon: Sendable {
     /// EX_CONFIG from sysexits.h: the unit's `RestartPreventExitStatus=` keeps systemd from
     /// restarting a daemon whose configuration is wrong, which would only fail again.
     public static let configurationExitCode: Int32 = 78
@@ -25,8 +27,8 @@ public final class ServiceRuntime: Sendable {
 
     private struct State {
         var settings: ServiceSettings
-        var daemon: Daemon?
-        /// What the daemon bound (tcp ports resolved), for `systemctl status` after a reload.
+        var server: Server?
+        /// What the server bound (tcp ports resolved), for `systemctl status` after a reload.
         var bound: [String] = []
     }
 
@@ -34,7 +36,7 @@ public final class ServiceRuntime: Sendable {
         self.init(sources: sources, settings: settings, environment: environment, brokerLoopHook: nil)
     }
 
-    /// - Parameter brokerLoopHook: the seam tests stall the broker loop through (see `Daemon`);
+    /// - Parameter brokerLoopHook: the seam tests stall the broker loop through (see `Server`);
     ///   package-internal, so no setting, flag or variable of `lomad` can arm it.
     package init(sources: SettingsSources, settings: ServiceSettings, environment: [String: String],
                  brokerLoopHook: (@Sendable () -> Void)?) {
@@ -55,13 +57,13 @@ public final class ServiceRuntime: Sendable {
         // Before any other thread starts, so that every thread inherits the blocked signals.
         SignalWatcher.watch(onTermination: { [self] signal in stop(signal: signal) }, onReload: { [self] in reload() })
         let settings = state.withLock { $0.settings }
-        // Before the connection limit is derived from it (ServiceSettings.daemonConfiguration).
+        // Before the connection limit is derived from it (ServiceSettings.serverConfiguration).
         let descriptors = DescriptorLimit.raiseToHardLimit()
         logger.info("open-file limit", metadata: ["descriptors": "\(descriptors.map(String.init) ?? "unlimited")"])
         let metrics = settings.metricsListen.isEmpty ? nil : ServiceMetrics.bootstrap()
         if settings.blasThreads > 0 { BLAS.setThreadCount(settings.blasThreads) }
 
-        let daemon: Daemon
+        let server: Server
         let store: MemoryStore
         do {
             let registry = try loadModels(settings, metrics: metrics)
@@ -70,9 +72,9 @@ public final class ServiceRuntime: Sendable {
             store = try MemoryStore(configuration: storeConfiguration(settings))
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
-            var configuration = try settings.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint)
+            var configuration = try settings.serverConfiguration(defaultEndpoint: sources.defaultEndpoint)
             configuration.curveServer = try curveServer(settings, endpoints: configuration.endpoints)
-            daemon = try Daemon(configuration: configuration, handler: ServiceHandler(models: registry, store: store),
+            server = try Server(configuration: configuration, handler: OperationHandler(models: registry, store: store),
                                 models: registry.infos, store: StoreReporting(store: store, mode: settings.storeMode.rawValue),
                                 tenants: tenants, notifier: notifier, brokerLoopHook: brokerLoopHook, logger: logger)
             if let metrics {
@@ -92,10 +94,10 @@ public final class ServiceRuntime: Sendable {
             metrics?.stop()
             store.close()
         }
-        state.withLock { $0.daemon = daemon }
+        state.withLock { $0.server = server }
         do {
-            notifier.status("binding \(daemon.configuration.endpoints.map(\.description).joined(separator: " "))")
-            try daemon.run { [self] bound in state.withLock { $0.bound = bound } }
+            notifier.status("binding \(server.configuration.endpoints.map(\.description).joined(separator: " "))")
+            try server.run { [self] bound in state.withLock { $0.bound = bound } }
         } catch {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
             throw StartupFailure()
@@ -180,12 +182,12 @@ public final class ServiceRuntime: Sendable {
 
     private func stop(signal: Int32) {
         logger.info("received signal, shutting down", metadata: ["signal": "\(signal)"])
-        guard let daemon = state.withLock({ $0.daemon }) else {
+        guard let server = state.withLock({ $0.server }) else {
             // Still loading: nothing accepted yet, so nothing to drain.
             notifier.stopping()
             exit(0)
         }
-        daemon.requestShutdown()
+        server.requestShutdown()
     }
 
     /// SIGHUP: reads the file, flags and environment again and applies what may change live
@@ -193,7 +195,7 @@ public final class ServiceRuntime: Sendable {
     /// a restart are reported and left as they were; an invalid file changes nothing.
     private func reload() {
         notifier.reloading()
-        let (current, daemon, bound) = state.withLock { ($0.settings, $0.daemon, $0.bound) }
+        let (current, server, bound) = state.withLock { ($0.settings, $0.server, $0.bound) }
         let serving = bound.isEmpty ? "starting" : "serving on \(bound.joined(separator: " "))"
         do {
             let new = try sources.resolve()
@@ -202,8 +204,8 @@ public final class ServiceRuntime: Sendable {
             var applied = current
             for key in changed where key.reloadable { key.copy(from: new, into: &applied) }
             let clients = try allowList(applied)
-            if let daemon {
-                try daemon.reload(applied.daemonConfiguration(defaultEndpoint: sources.defaultEndpoint))
+            if let server {
+                try server.reload(applied.serverConfiguration(defaultEndpoint: sources.defaultEndpoint))
             }
             applyTenants(clients, applied)
             logLevel.current = applied.logLevel
