@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(name: "lomad-test-daemon", dependencies: ["LoMAService", logging], path: "Tests/LoMATestDaemon"),
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),

@@ -19,12 +19,16 @@ enum TOMLDateTime {
         return isLocalTime(time)
     }
 
+    /// `YYYY-MM-DD`, a day that exists (RFC 3339, which TOML dates follow: no February 30).
     static func isLocalDate(_ token: [Unicode.Scalar]) -> Bool {
         guard token.count == 10, token[4] == "-", token[7] == "-",
               token[..<4].allSatisfy({ ("0"..."9").contains($0) }),
-              isTwoDigits(token[5..<7], upTo: 12), isTwoDigits(token[8..<10], upTo: 31),
-              token[5..<7] != ["0", "0"], token[8..<10] != ["0", "0"] else { return false }
-        return true
+              isTwoDigits(token[5..<7], upTo: 12), isTwoDigits(token[8..<10], upTo: 31) else { return false }
+        let number = { (digits: ArraySlice<Unicode.Scalar>) in digits.reduce(0) { $0 * 10 + Int($1.value - 48) } }
+        let (year, month, day) = (number(token[..<4]), number(token[5..<7]), number(token[8..<10]))
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return month >= 1 && day >= 1 && day <= days[month - 1]
     }
 
     /// `HH:MM:SS` with an optional fraction (TOML 1.0 requires the seconds).

@@ -5,7 +5,8 @@
 final class TOMLTree {
     final class Table {
         enum Origin {
-            /// Made on the way to a deeper header (`[a.b]` makes `a`); `[a]` may still define it.
+            /// Made on the way to a deeper header (`[a.b]` makes `a`); `[a]` may still define it,
+            /// or dotted keys add to it.
             case onHeaderPath
             /// Defined by its own `[header]`.
             case header
@@ -108,7 +109,10 @@ final class TOMLTree {
                 let created = Table(.dottedKey)
                 current.set(key, .table(created))
                 current = created
-            case .table(let existing) where existing.origin == .dottedKey:
+            case .table(let existing) where existing.origin == .dottedKey || existing.origin == .onHeaderPath:
+                // A table only a deeper header made may take dotted keys; after that, as one made
+                // by dotted keys, no [header] may define it (as tomllib reads TOML 1.0).
+                existing.origin = .dottedKey
                 current = existing
             case .table:
                 throw Conflict(reason: "dotted key \(path.joined(separator: ".")) adds to table \(name), which a [header] defines")
