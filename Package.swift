@@ -95,8 +95,16 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
-        .testTarget(name: "LoMAServerTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMARuntime", "LoMAOperations",
-                                                         "LoMAService", "LoMAStore", "ZeroMQ", "LoMATestSupport"]),
+        // One target per module, in-process against that module (the queue, backend framing,
+        // settings, the clients file, the client's failure policy)...
+        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ"]),
+        .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMAStore", "LoMATestSupport"]),
+        .testTarget(name: "LoMAServiceTests", dependencies: ["LoMAService", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
+                                                          "LoMATestSupport"]),
+        .testTarget(name: "LoMAClientTests", dependencies: ["LoMAClient", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
+        // ...and the tests that run real lomad (and lomactl) processes and talk to them over sockets.
+        .testTarget(name: "LoMAEndToEndTests", dependencies: ["LoMAClient", "LoMAProtocol", "LoMAModel", "LoMARuntime", "LoMAService", "LoMAStore",
+                                                            "ZeroMQ", "LoMATestSupport"]),
     ]
 )
 

@@ -4,9 +4,18 @@ extension LlamaModel {
     /// back in job order. Throws before computing anything if any job is invalid, and throws the
     /// error `cancellation` returns when it stops the pass (between layers), with no result.
     public func compress(_ jobs: [CompressionJob], cancellation: PassCancellation = .never) throws -> [CompressionResult] {
-        let shapes = try jobs.enumerated().map { index, job in
+        let validated = try jobs.enumerated().map { index, job in
             try validate(job, label: jobs.count > 1 ? "job \(index): " : "")
         }
+        return try compress(validated, cancellation: cancellation)
+    }
+
+    /// `compress` for jobs already checked against this model (`validate`): they are not
+    /// checked again.
+    public func compress(_ validated: [ValidatedJob], cancellation: PassCancellation = .never) throws -> [CompressionResult] {
+        precondition(validated.allSatisfy { $0.model == ObjectIdentifier(self) }, "a job validated against another model")
+        let jobs = validated.map(\.job)
+        let shapes = validated.map { (segments: $0.segments, contextTokens: $0.contextTokens) }
         let c = configuration
         let memoryPerSegment = c.loma.memoryTokensPerSegment
         let outputs = shapes.map { shape in

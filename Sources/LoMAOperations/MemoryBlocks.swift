@@ -67,19 +67,13 @@ enum MemoryBlocks {
     }
 
     /// Attaches the memory of `segments` to a reply: keys and values as one block each, in the
-    /// dtype and layout the client asked for (f32 heads-major when unspecified).
-    static func attach(_ segments: [MemorySegment], dtype: Loma_V1_DType, layout: Loma_V1_KVLayout,
+    /// dtype and layout the client asked for.
+    static func attach(_ segments: [MemorySegment], format: KVOutputFormat,
                        to message: inout OutgoingMessage) throws -> (memory: Loma_V1_KVPair, positions: [Int64])? {
         guard let keys = concatenate(segments, \.keys), let values = concatenate(segments, \.values) else { return nil }
-        guard let outputDType = dtype == .unspecified ? .f32 : dtype.kvDType else {
-            throw StatusError.invalidArgument("output dtype \(dtype.name) is not f32, f16 or bf16")
-        }
-        guard let outputLayout = layout.kvLayout else {
-            throw StatusError.invalidArgument("output layout \(layout.name) is unknown")
-        }
         var memory = Loma_V1_KVPair()
-        memory.keys = try TensorEncoding.attach(keys, dtype: outputDType, layout: outputLayout, to: &message)
-        memory.values = try TensorEncoding.attach(values, dtype: outputDType, layout: outputLayout, to: &message)
+        memory.keys = try TensorEncoding.attach(keys, format: format, to: &message)
+        memory.values = try TensorEncoding.attach(values, format: format, to: &message)
         return (memory, segments.flatMap(\.positions))
     }
 }

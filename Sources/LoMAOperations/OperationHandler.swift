@@ -91,7 +91,7 @@ public struct OperationHandler: RequestHandler {
     }
 
     /// Throws `PassStopped` as it is when the budget's cancellation stopped the pass.
-    private static func run(_ model: LlamaModel, _ jobs: [CompressionJob], _ budget: ComputeBudget) throws -> [CompressionResult] {
+    private static func run(_ model: LlamaModel, _ jobs: [ValidatedJob], _ budget: ComputeBudget) throws -> [CompressionResult] {
         do {
             return try model.compress(jobs, cancellation: budget.cancellation)
         } catch let error as LoMAModelError {

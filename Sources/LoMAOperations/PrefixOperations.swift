@@ -48,13 +48,15 @@ struct PrefixOperations {
     }
 
     func lookup(_ request: Loma_V1_LookupPrefixRequest, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+        let format = try KVOutputFormat(dtype: request.outputDtype, layout: request.outputLayout, operation: "lookup_prefix",
+                                        fallback: KVOutputFormat.storedDefault)
         let (name, _) = try models.model(named: request.model)
         let segments = try storeCall { () throws(StoreError) in
             try store.lookupPrefix(tenant: tenant, model: name, chunkHashes: request.chunkHashes.map { Array($0) })
         }
         var reply = Loma_V1_LookupPrefixReply()
         reply.matchedChunks = UInt32(clamping: segments.count)
-        if let attached = try MemoryBlocks.attach(segments, dtype: request.outputDtype, layout: request.outputLayout, to: &message) {
+        if let attached = try MemoryBlocks.attach(segments, format: format, to: &message) {
             reply.memory = attached.memory
             reply.positions = attached.positions
         }

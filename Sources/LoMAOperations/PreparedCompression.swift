@@ -16,10 +16,10 @@ struct PreparedCompression {
 
     let modelName: String
     let model: LlamaModel
-    let job: CompressionJob
-    let outputDType: DType
-    let outputLayout: KVLayout
-    let segments: Int
+    /// Checked against the model once, here; the pass does not check it again.
+    let job: ValidatedJob
+    let output: KVOutputFormat
+    var segments: Int { job.segments }
     let sequence: SequenceTarget?
 
     /// Checks `request` against the model it names and the tensors it carries, and reads the
@@ -64,26 +64,18 @@ struct PreparedCompression {
         guard request.position <= UInt64(Int.max / 2) else {
             throw StatusError.invalidArgument("compress.position \(request.position) is out of range")
         }
-        switch request.outputDtype {
-        case .unspecified: outputDType = keys.dtype
-        case let dtype:
-            guard let kv = dtype.kvDType else {
-                throw StatusError.invalidArgument("compress.output_dtype \(dtype.name) is not f32, f16 or bf16")
-            }
-            outputDType = kv
-        }
-        guard let layout = request.outputLayout == .unspecified ? keys.layout : request.outputLayout.kvLayout else {
-            throw StatusError.invalidArgument("compress.output_layout \(request.outputLayout.name) is unknown")
-        }
-        outputLayout = layout
+        output = try KVOutputFormat(dtype: request.outputDtype, layout: request.outputLayout, operation: "compress",
+                                    fallback: (keys.dtype, keys.layout))
         // Checked against the model before any stored memory is read or joined to the context.
+        var job: ValidatedJob
         do {
-            segments = try model.validate(CompressionJob(keys: keys, values: values, contextKeys: contextKeys,
-                                                         contextValues: contextValues, method: method),
-                                          label: "compress: ").segments
+            job = try model.validate(CompressionJob(keys: keys, values: values, contextKeys: contextKeys,
+                                                    contextValues: contextValues, position: Int(request.position), method: method),
+                                     label: "compress: ")
         } catch let error as LoMAModelError {
             throw error.statusError
         }
+        let segments = job.segments
         guard segments <= maxSegments else {
             throw StatusError.resourceExhausted(
                 "this request carries \(segments) segments and limits.max_segments_per_request allows \(maxSegments); send them in several requests")
@@ -107,11 +99,18 @@ struct PreparedCompression {
                 contextKeys = try Self.view(of: keys, role: "stored memory keys")
                 contextValues = try Self.view(of: values, role: "stored memory values")
             }
+            // The context is new (the inline context joined to the stored memory), and so may be
+            // the position: those are checked; the block is not checked again.
+            do {
+                let context = contextKeys.flatMap { keys in contextValues.map { (keys: keys, values: $0) } }
+                job = try model.validate(job, context: context, position: position, label: "compress: ")
+            } catch let error as LoMAModelError {
+                throw error.statusError
+            }
             sequence = SequenceTarget(name: request.sequence, baseSegmentCount: stored.info?.segmentCount ?? 0,
                                       ttl: request.ttlSeconds > 0 ? .seconds(Int(request.ttlSeconds)) : nil)
         }
-        job = CompressionJob(keys: keys, values: values, contextKeys: contextKeys, contextValues: contextValues,
-                             position: position, method: method)
+        self.job = job
     }
 
     private static func view(_ descriptor: Loma_V1_TensorDescriptor, role: String,
@@ -154,7 +153,7 @@ struct PreparedCompression {
                 into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
         if let sequence {
             let memory = try MemoryBlocks.segments(keys: result.keys, values: result.values, positions: result.positions,
-                                                   segmentCount: segments, firstSource: job.position,
+                                                   segmentCount: segments, firstSource: job.job.position,
                                                    segmentLength: model.configuration.loma.segmentLength)
             try storeCall { () throws(StoreError) in
                 try store.append(tenant: tenant, sequence: sequence.name, model: modelName, segments: memory,
@@ -167,8 +166,8 @@ struct PreparedCompression {
     /// The reply for this request once its pass produced `result`.
     private func reply(with result: CompressionResult, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
         var reply = Loma_V1_CompressReply()
-        reply.memory.keys = try TensorEncoding.attach(result.keys, dtype: outputDType, layout: outputLayout, to: &message)
-        reply.memory.values = try TensorEncoding.attach(result.values, dtype: outputDType, layout: outputLayout, to: &message)
+        reply.memory.keys = try TensorEncoding.attach(result.keys, format: output, to: &message)
+        reply.memory.values = try TensorEncoding.attach(result.values, format: output, to: &message)
         reply.positions = result.positions
         reply.segments = UInt32(clamping: segments)
         return .compress(reply)

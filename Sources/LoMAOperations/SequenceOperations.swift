@@ -7,6 +7,8 @@ struct SequenceOperations {
     let tenant: String
 
     func readMemory(_ request: Loma_V1_ReadMemoryRequest, into message: inout OutgoingMessage) throws -> Loma_V1_Reply.OneOf_Result {
+        let format = try KVOutputFormat(dtype: request.outputDtype, layout: request.outputLayout, operation: "read_memory",
+                                        fallback: KVOutputFormat.storedDefault)
         let info = try storeCall { () throws(StoreError) in try store.sequenceInfo(tenant: tenant, sequence: request.sequence) }
         let first = Int(request.firstSegment)
         guard first <= info.segmentCount else {
@@ -22,7 +24,7 @@ struct SequenceOperations {
             try store.read(tenant: tenant, sequence: request.sequence, segments: first..<(first + count))
         }
         var reply = Loma_V1_ReadMemoryReply()
-        if let attached = try MemoryBlocks.attach(segments, dtype: request.outputDtype, layout: request.outputLayout, to: &message) {
+        if let attached = try MemoryBlocks.attach(segments, format: format, to: &message) {
             reply.memory = attached.memory
             reply.positions = attached.positions
         }

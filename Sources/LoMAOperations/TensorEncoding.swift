@@ -7,7 +7,8 @@ enum TensorEncoding {
     /// Attaches `tensor` (`[layers, kv_heads, tokens, head_dim]`, f32) to `message` and returns
     /// its descriptor. f32 heads-major output, the common case, is sent without a copy: libzmq
     /// reads the tensor's own memory and releases it when the bytes are on the wire.
-    static func attach(_ tensor: Tensor, dtype: DType, layout: KVLayout, to message: inout OutgoingMessage) throws -> Loma_V1_TensorDescriptor {
+    static func attach(_ tensor: Tensor, format: KVOutputFormat, to message: inout OutgoingMessage) throws -> Loma_V1_TensorDescriptor {
+        let (dtype, layout) = (format.dtype, format.layout)
         precondition(tensor.shape.count == 4, "engine output is always 4-D")
         let (layers, heads, tokens, headDim) = (tensor.shape[0], tensor.shape[1], tensor.shape[2], tensor.shape[3])
         let frame: ZMQFrame

@@ -1,8 +1,9 @@
 /// The frames that frame messages between the broker and a worker on the inproc backend.
 ///
 /// Broker to worker: `[header(.requests, count: n)]` then, for each of the n requests,
-/// `[part header, route frames..., application frames...]`. Several requests travel together when
-/// the broker batches compress requests for one model into one pass.
+/// `[part header, route frames...]`; the request itself, decoded once by the broker, waits in the
+/// `RequestHandoff` under the part header's ticket. Several requests travel together when the
+/// broker batches compress requests for one model into one pass.
 ///
 /// Worker to broker: `[header(.reply), route frames..., reply frames...]` per request, the last of
 /// a batch flagged `workerIdle`; the header also says which operation ended with which status, so

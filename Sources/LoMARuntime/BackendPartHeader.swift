@@ -1,22 +1,25 @@
-/// Precedes each request of a `.requests` message: how many routing and application frames it
-/// has, and the tenant the broker resolved for its connection (UTF-8, the rest of the frame).
-/// Workers never see connection metadata, so the tenant travels with the request.
+/// Precedes each request of a `.requests` message: how many routing frames follow, the ticket
+/// of the decoded request in the `RequestHandoff` (8 bytes, little-endian), and the tenant the
+/// broker resolved for its connection (UTF-8, the rest of the frame). Workers never see
+/// connection metadata, so the tenant travels with the request.
 struct BackendPartHeader: Equatable {
     var routeFrames: Int
-    var applicationFrames: Int
+    var ticket: UInt64
     var tenant: String
 
-    var bytes: [UInt8] { [UInt8(clamping: routeFrames), UInt8(clamping: applicationFrames)] + Array(tenant.utf8) }
+    var bytes: [UInt8] {
+        [UInt8(clamping: routeFrames)] + (0..<8).map { UInt8(truncatingIfNeeded: ticket >> (8 * $0)) } + Array(tenant.utf8)
+    }
 
-    init(routeFrames: Int, applicationFrames: Int, tenant: String) {
+    init(routeFrames: Int, ticket: UInt64, tenant: String) {
         self.routeFrames = routeFrames
-        self.applicationFrames = applicationFrames
+        self.ticket = ticket
         self.tenant = tenant
     }
 
     init?(_ bytes: [UInt8]) {
-        guard bytes.count > 2 else { return nil }
-        self.init(routeFrames: Int(bytes[0]), applicationFrames: Int(bytes[1]),
-                  tenant: String(decoding: bytes[2...], as: UTF8.self))
+        guard bytes.count > 9 else { return nil }
+        let ticket = bytes[1...8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        self.init(routeFrames: Int(bytes[0]), ticket: ticket, tenant: String(decoding: bytes[9...], as: UTF8.self))
     }
 }

@@ -27,6 +27,8 @@ final class Broker {
     /// listener at bind, so a reload cannot change it; health reports this, what is enforced.
     private let enforcedHardMaxFrameBytes: Int
     private let replyBudget = ReplyBudget()
+    /// Where dispatched requests wait, decoded, for their workers.
+    private let handoff: RequestHandoff
     /// Endpoints actually bound, with `tcp://host:*` resolved to the port the kernel chose.
     private(set) var boundEndpoints: [String] = []
     /// Gives memory freed after a burst back to the OS when the daemon goes idle.
@@ -51,9 +53,10 @@ final class Broker {
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
          models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
-         notifier: ServiceNotifier, drainDeadline: DrainDeadline, loopHook: (@Sendable () -> Void)? = nil,
-         logger: Logger) throws {
+         notifier: ServiceNotifier, drainDeadline: DrainDeadline, handoff: RequestHandoff,
+         loopHook: (@Sendable () -> Void)? = nil, logger: Logger) throws {
         let configuration = reloadable.current
+        self.handoff = handoff
         self.loopHook = loopHook
         self.drainDeadline = drainDeadline
         self.configuration = configuration
@@ -320,11 +323,13 @@ final class Broker {
     private func dispatch(_ batch: [PendingRequest]) {
         let worker = idleWorkers.removeFirst()
         var message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: BackendHeader(kind: .requests, count: UInt8(batch.count)).bytes)]
+        var tickets: [UInt64] = []
         for request in batch {
-            message.append(ZMQFrame(bytes: BackendPartHeader(routeFrames: request.route.count,
-                                                             applicationFrames: request.frames.count,
+            let ticket = handoff.deposit(request.message)
+            tickets.append(ticket)
+            message.append(ZMQFrame(bytes: BackendPartHeader(routeFrames: request.route.count, ticket: ticket,
                                                              tenant: request.tenant).bytes))
-            message += request.route + request.frames
+            message += request.route
         }
         do {
             try backend.send(message)
@@ -337,6 +342,7 @@ final class Broker {
         } catch {
             // A worker only disappears when the context terminates.
             logger.error("could not hand requests to a worker", metadata: ["error": "\(error)"])
+            for ticket in tickets { _ = handoff.take(ticket) }
             for request in batch {
                 heldBytes -= request.byteCount
                 reply(to: request.route, operation: request.operation, requestID: request.requestID, arrival: request.arrival,
@@ -425,7 +431,7 @@ final class Broker {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: error)
         } else {
             heldBytes += byteCount
-            pending.append(PendingRequest(route: route, frames: frames, operation: operation, requestID: requestID,
+            pending.append(PendingRequest(route: route, message: request, operation: operation, requestID: requestID,
                                           batchKey: batchKey, arrival: arrival, tenant: tenant, byteCount: byteCount))
         }
     }

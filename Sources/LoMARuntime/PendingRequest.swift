@@ -1,10 +1,11 @@
 import LoMAProtocol
 import ZeroMQ
 
-/// A request accepted by the broker and waiting for a worker.
+/// A request accepted by the broker and waiting for a worker: decoded and checked already, so
+/// the worker it goes to runs it as it is (`RequestHandoff`).
 struct PendingRequest {
     var route: [ZMQFrame]
-    var frames: [ZMQFrame]
+    var message: DecodedMessage<Loma_V1_Request>
     var operation: Operation
     var requestID: UInt64
     /// Requests with the same key may share one pass (compress requests for one model); nil

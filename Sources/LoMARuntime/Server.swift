@@ -24,6 +24,7 @@ public final class Server: Sendable {
     private let context: ZMQContext
     private let endpoints = BrokerEndpoints(instance: UUID().uuidString)
     private let drainDeadline = DrainDeadline()
+    private let handoff = RequestHandoff()
     private let brokerLoopHook: (@Sendable () -> Void)?
 
     /// - Parameters:
@@ -103,7 +104,7 @@ public final class Server: Sendable {
 
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
         let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier, drainDeadline = drainDeadline
-        let brokerLoopHook = brokerLoopHook
+        let brokerLoopHook = brokerLoopHook, handoff = handoff
         let authenticator: JoinableThread
         do {
             authenticator = try startAuthenticator()
@@ -119,7 +120,8 @@ public final class Server: Sendable {
             do {
                 broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
                                     models: models, store: store, tenants: tenants, notifier: notifier,
-                                    drainDeadline: drainDeadline, loopHook: brokerLoopHook, logger: logger)
+                                    drainDeadline: drainDeadline, handoff: handoff, loopHook: brokerLoopHook,
+                                    logger: logger)
                 for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }
             } catch {
                 started.put(.failure(error))
@@ -148,9 +150,7 @@ public final class Server: Sendable {
         }
 
         let workers = (0..<configuration.workers).map { index in
-            // The broker applies the (reloadable) limits before a request reaches a worker; workers
-            // decode with the widest ones so a raised limit never makes them refuse what it accepted.
-            let worker = Worker(context: context, endpoints: endpoints, limits: .widest, handler: handler,
+            let worker = Worker(context: context, endpoints: endpoints, handoff: handoff, handler: handler,
                                 reloadable: reloadable, drainDeadline: drainDeadline, now: { ContinuousClock.now },
                                 logger: logger)
             return JoinableThread(name: "lomad-worker-\(index)") { worker.run() }

@@ -129,9 +129,3 @@ public struct ServerConfiguration: Sendable {
         return result
     }
 }
-
-extension ProtocolLimits {
-    /// Limits that refuse nothing the backend can carry: for the workers, which only ever see
-    /// messages the broker has already held to the configured limits.
-    static let widest = ProtocolLimits(maxFrameBytes: Int.max, maxFrames: 255)
-}

@@ -9,7 +9,8 @@ import ZeroMQ
 struct Worker {
     let context: ZMQContext
     let endpoints: BrokerEndpoints
-    let limits: ProtocolLimits
+    /// Where the requests the broker decoded wait for this worker.
+    let handoff: RequestHandoff
     let handler: any RequestHandler
     let reloadable: ReloadableConfiguration
     let drainDeadline: DrainDeadline
@@ -45,7 +46,7 @@ struct Worker {
 
     private struct Part {
         var route: [ZMQFrame]
-        var application: [ZMQFrame]
+        var ticket: UInt64
         var tenant: String
         var operation: Operation
     }
@@ -65,14 +66,14 @@ struct Worker {
         var outcomes: [HandlerOutcome?] = []
         let budget = currentBudget()
         for index in parts.indices {
-            do {
-                let message = try DecodedMessage<Loma_V1_Request>(frames: parts[index].application, limits: limits)
-                parts[index].operation = Operation(message.envelope.operation)
-                decoded.append(ClientRequest(message: message, tenant: parts[index].tenant, budget: budget))
-                outcomes.append(nil)
-            } catch {
-                outcomes.append(.failure(StatusError(describing: error)))
+            // Decoded and checked by the broker; only a bug could lose it on the way.
+            guard let message = handoff.take(parts[index].ticket) else {
+                outcomes.append(.failure(.internalError("the request was lost between the broker and its worker")))
+                continue
             }
+            parts[index].operation = Operation(message.envelope.operation)
+            decoded.append(ClientRequest(message: message, tenant: parts[index].tenant, budget: budget))
+            outcomes.append(nil)
         }
         var handled = handler.handleBatch(decoded).makeIterator()
         var requests = decoded.makeIterator()
@@ -125,7 +126,7 @@ struct Worker {
         }
     }
 
-    /// `[header(.requests, n), (part header, route..., application...) x n]` into parts.
+    /// `[header(.requests, n), (part header, route...) x n]` into parts.
     private func split(_ frames: [ZMQFrame]) -> [Part]? {
         guard let first = frames.first, let header = BackendHeader(first.bytes), header.kind == .requests else { return nil }
         var parts: [Part] = []
@@ -133,11 +134,10 @@ struct Worker {
         for _ in 0..<Int(header.count) {
             guard index < frames.count, let part = BackendPartHeader(frames[index].bytes) else { return nil }
             let routeEnd = index + 1 + part.routeFrames
-            let end = routeEnd + part.applicationFrames
-            guard end <= frames.count else { return nil }
-            parts.append(Part(route: Array(frames[(index + 1)..<routeEnd]), application: Array(frames[routeEnd..<end]),
-                              tenant: part.tenant, operation: .unknown))
-            index = end
+            guard routeEnd <= frames.count else { return nil }
+            parts.append(Part(route: Array(frames[(index + 1)..<routeEnd]), ticket: part.ticket, tenant: part.tenant,
+                              operation: .unknown))
+            index = routeEnd
         }
         return index == frames.count ? parts : nil
     }

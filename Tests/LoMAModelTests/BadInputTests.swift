@@ -103,4 +103,37 @@ import Testing
         let error = #expect(throws: LoMAModelError.self) { try KVFile(url: url) }
         #expect(error?.kind == .input && error?.message.contains("'values'") == true && error?.message.contains("input.safetensors") == true)
     }
+
+    /// A job is checked once, where it is built (`validate`); placing it later (a daemon joins a
+    /// sequence's stored memory to its context) checks only the new context and position, and
+    /// the pass runs it without checking it again.
+    @Test func validatedJobTakesANewContextCheckedOnce() throws {
+        try job { plain in
+            var block = plain
+            block.contextKeys = nil
+            block.contextValues = nil
+            let validated = try model.validate(block, label: "compress: ")
+            #expect(validated.segments == 1 && validated.contextTokens == 0)
+            let context = (keys: try #require(plain.contextKeys), values: try #require(plain.contextValues))
+            let placed = try model.validate(validated, context: context, position: 16, label: "compress: ")
+            #expect(placed.contextTokens == 3 && placed.job.position == 16 && placed.segments == 1)
+            #expect(try model.compress([placed]).first?.positions.first == Int64(model.memoryPosition(blockPosition: 16, index: 0)))
+            let negative = #expect(throws: LoMAModelError.self) {
+                try model.validate(validated, context: nil, position: -1, label: "compress: ")
+            }
+            #expect(negative?.message == "compress: position -1 is negative")
+        }
+        try job(contextHeadDim: 3) { wrong in
+            var block = wrong
+            block.contextKeys = nil
+            block.contextValues = nil
+            let validated = try model.validate(block, label: "compress: ")
+            let context = (keys: try #require(wrong.contextKeys), values: try #require(wrong.contextValues))
+            let error = #expect(throws: LoMAModelError.self) {
+                try model.validate(validated, context: context, position: 0, label: "compress: ")
+            }
+            #expect(error?.kind == .input && error?.message.contains("compress: context keys: head_dim is 3") == true,
+                    "\(String(describing: error))")
+        }
+    }
 }

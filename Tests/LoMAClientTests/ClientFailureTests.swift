@@ -8,7 +8,7 @@ import ZeroMQ
 /// The Swift client's side of the shared client policy: endpoints checked before any socket
 /// exists, "no daemon" reported as soon as it is known, and the timeout/retry rule, each against
 /// real sockets (a missing file, a dead socket file, a closed tcp port, a peer that never
-/// answers, a real daemon refusing a CURVE key).
+/// answers). The same policy against a real daemon is `ClientAgainstDaemonTests`, end to end.
 @Suite("Swift client failures: invalid endpoints, no daemon, timeouts")
 struct ClientFailureTests {
     /// Long enough that returning before it proves the failure did not wait for it.
@@ -153,46 +153,6 @@ struct ClientFailureTests {
         #expect(appendAttempts == 1, "an append must never be sent twice")
         silent.close()
         context.terminate()
-    }
-
-    @Test("a CURVE key the daemon does not admit is refused at once, not after the timeout")
-    func refusedKeyFailsFast() async throws {
-        let setup = try AuthenticatedDaemon(clients: ["alice", "eve"], tenants: [.init(name: "alice", clients: ["alice"])])
-        let eve = try setup.curveClient("eve", timeout: Self.longTimeout, retries: 2)
-        let (error, elapsed) = try await Self.failure { _ = try await eve.health() }
-        guard case .refused(_, let reason) = error else {
-            Issue.record("expected a refusal, got \(error)")
-            return
-        }
-        #expect(reason.contains("clients file"))
-        #expect(elapsed < Self.longTimeout)
-        #expect(try await setup.curveClient("alice").health().tenant == "alice")
-    }
-
-    @Test("a client without CURVE keys at a CURVE endpoint fails well before the timeout and is told about CURVE")
-    func plainClientAtCurveEndpoint() async throws {
-        let setup = try AuthenticatedDaemon(clients: ["alice"], tenants: [.init(name: "alice", clients: ["alice"])])
-        let plain = try setup.plainTCPClient(timeout: Self.longTimeout)
-        let (error, elapsed) = try await Self.failure { _ = try await plain.health() }
-        #expect(elapsed < Self.longTimeout)
-        // libzmq reports either the mechanism mismatch (a refusal) or, when the daemon closes
-        // first, a cut handshake (unavailable once every attempt was cut); both name CURVE.
-        switch error {
-        case .refused(_, let reason), .unavailable(_, let reason):
-            #expect(reason.contains("CURVE"), "\(reason)")
-        default:
-            Issue.record("expected a refusal or unavailable, got \(error)")
-        }
-    }
-
-    @Test("a live daemon is not mistaken for a missing one, over ipc and tcp")
-    func liveDaemonAnswers() async throws {
-        let ipc = "ipc://\(try TemporaryDirectory("client-live").url.path)/d.sock"
-        let daemon = try DaemonProcess(endpoints: [ipc, "tcp://127.0.0.1:*"])
-        for endpoint in daemon.endpoints {
-            let client = try LoMAClient(endpoint: try Endpoint(connectingTo: endpoint))
-            #expect(try await client.health().protocolVersion == 1, "\(endpoint)")
-        }
     }
 }
 
