@@ -120,85 +120,8 @@ struct ServiceConfigurationTests {
         }
     }
 
-    // MARK: each setting declared once (issue 15): one declaration in ServiceSettings.keys gives
-    // the TOML key, the flag, the LOMAD_* variable, the check, reloadability and --print-config.
-    // These tests run over ServiceSettings.keys, so a new declaration is covered without a line here.
-
-    @Test("every key has its own TOML name, flag and LOMAD_* variable")
-    func declarationsAreDistinct() {
-        let keys = ServiceSettings.keys
-        #expect(Set(keys.map(\.name)).count == keys.count)
-        #expect(Set(keys.map(\.flag.name)).count == keys.count, "two keys declare the same flag")
-        #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
-        for reserved in ["config", "print-config", "set", "help"] {
-            #expect(!keys.contains { $0.flag.name == reserved }, "--\(reserved) belongs to lomad serve itself")
-        }
-    }
-
-    /// The settings a key's value gives through one source, over a context that makes every key
-    /// usable (store.directory needs store.mode = "durable").
-    private struct Probe {
-        let key: SettingKey
-        let context: URL
-        let scratch: TemporaryDirectory
-
-        init(_ key: SettingKey) throws {
-            self.key = key
-            scratch = try TemporaryDirectory("lomad-setting")
-            context = scratch.url.appendingPathComponent("context.toml")
-            try (key.name == "store.mode" ? "" : "store.mode = \"durable\"\n").write(to: context, atomically: true, encoding: .utf8)
-        }
-
-        func viaFlags(_ arguments: [String]) throws -> ServiceSettings {
-            try ServiceSettings.resolve(file: context, flags: try ServiceSettings.assignments(flags: arguments))
-        }
-
-        /// A text this key accepts that changes it: its switch's value, else the first candidate
-        /// that `--set` takes and that differs from the default.
-        func example() throws -> (text: String, settings: ServiceSettings)? {
-            let base = try ServiceSettings.resolve(file: context)
-            let candidates = key.flag.fixedValue.map { [$0] } ?? ["3", "2", "1", "0", "0.5", "durable", "int8", "debug", "0640",
-                                                                  "127.0.0.1:9464", "lomad-test", "/tmp/lomad-setting-test",
-                                                                  "tcp://127.0.0.1:5999"]
-            for text in candidates {
-                guard let settings = try? ServiceSettings.resolve(
-                    file: context, flags: try ServiceSettings.assignments(sets: ["\(key.name)=\(text)"], flags: [])),
-                    key.value(in: settings) != key.value(in: base) else { continue }
-                return (text, settings)
-            }
-            return nil
-        }
-    }
-
-    @Test("a key's value reads the same from the file, its flag, --set and LOMAD_*, and --print-config keeps it",
-          arguments: ServiceSettings.keys.map(\.name))
-    func everySourceOfOneKey(name: String) throws {
-        let key = try #require(ServiceSettings.key(named: name))
-        let probe = try Probe(key)
-        defer { probe.scratch.remove() }
-        let (text, expected) = try #require(try probe.example(), "no candidate value changes \(name); add one to Probe.example")
-
-        let flagArguments = key.flag.fixedValue == nil ? [key.flag.spelling, text] : [key.flag.spelling]
-        #expect(try probe.viaFlags(flagArguments) == expected, "\(key.flag.spelling)")
-        if key.flag.fixedValue == nil {
-            #expect(try probe.viaFlags(["\(key.flag.spelling)=\(text)"]) == expected, "\(key.flag.spelling)=")
-        }
-        let environment = [key.environmentVariable: text]
-        #expect(try ServiceSettings.resolve(file: probe.context, environment: environment) == expected, "\(key.environmentVariable)")
-
-        let file = probe.scratch.url.appendingPathComponent("file.toml")
-        let contextText = try String(contentsOf: probe.context, encoding: .utf8)
-        try (contextText + "\(key.name) = \(key.value(in: expected))\n").write(to: file, atomically: true, encoding: .utf8)
-        #expect(try ServiceSettings.resolve(file: file) == expected, "the file")
-
-        let printed = probe.scratch.url.appendingPathComponent("printed.toml")
-        try expected.tomlText.write(to: printed, atomically: true, encoding: .utf8)
-        #expect(try ServiceSettings.resolve(file: printed) == expected, "--print-config's text")
-        #expect(expected.tomlText.contains("# \(key.summary)\(key.reloadable ? " (reload)" : "")\n"))
-        #expect(ServiceSettings.flagHelp.contains("\(key.flag.spelling) "), "--help lacks \(key.flag.spelling)")
-        #expect(expected.changedKeys(comparedTo: try ServiceSettings.resolve(file: probe.context)).map(\.name) == [name])
-    }
-
+    /// The flags come from the declarations (`SettingDeclarationTests` checks each key in-process);
+    /// this checks the real command line reads them.
     @Test("lomad serve --help lists every setting's flag, and unknown or incomplete flags are refused")
     func flagsOnTheCommandLine() throws {
         let help = try CommandRun.lomad(["serve", "--help"])
