@@ -6,6 +6,10 @@
 /// text (found by fuzzing: a `[` with no table name after it, `[}]`), read the text as a C string
 /// (a NUL silently cut it short) and leaked on every parse. Written in Swift it needs no pre-lexer
 /// and no LeakSanitizer suppressions, and the config fuzz target runs with leak detection on.
+///
+/// apple/swift-configuration was weighed instead (issue 15): it reads JSON, YAML and property
+/// lists but has no TOML format, so lomad would still need this decoder, and its provider model
+/// (its own key mapping and errors) would sit beside `ServiceSettings.keys` rather than replace it.
 public enum TOMLDocument {
     /// The deepest nesting of tables and arrays accepted: far beyond any real file, and small
     /// enough that neither parsing nor freeing the result can exhaust the stack.
