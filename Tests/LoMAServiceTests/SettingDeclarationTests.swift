@@ -83,4 +83,26 @@ struct SettingDeclarationTests {
         #expect(ServiceSettings.flagHelp.contains("\(key.flag.spelling) "), "--help lacks \(key.flag.spelling)")
         #expect(expected.changedKeys(comparedTo: try ServiceSettings.resolve(file: probe.context)).map(\.name) == [name])
     }
+
+    @Test("the command line reads through the declared flags: --NAME VALUE, --NAME=VALUE, switches, repeated list flags")
+    func commandLineAssignments() throws {
+        let assignments = try ServiceSettings.assignments(
+            sets: ["threads.blas=2"],
+            flags: ["--queue-depth", "7", "--workers=3", "--durable", "--endpoint", "tcp://127.0.0.1:1", "--endpoint=ipc:///tmp/a"])
+        #expect(assignments == [
+            SettingAssignment(flag: "--set threads.blas=2", key: "threads.blas", text: "2"),
+            SettingAssignment(flag: "--queue-depth", key: "limits.queue_depth", text: "7"),
+            SettingAssignment(flag: "--workers", key: "threads.workers", text: "3"),
+            SettingAssignment(flag: "--durable", key: "store.mode", text: "durable"),
+            SettingAssignment(flag: "--endpoint", key: "endpoints", text: "tcp://127.0.0.1:1"),
+            SettingAssignment(flag: "--endpoint", key: "endpoints", text: "ipc:///tmp/a"),
+        ])
+        let settings = try ServiceSettings.resolve(file: nil, flags: assignments)
+        #expect(settings.endpoints == ["tcp://127.0.0.1:1", "ipc:///tmp/a"] && settings.blasThreads == 2)
+        for (arguments, problem) in [(["--nope"], "no such option"), (["--workers"], "--workers needs a value"),
+                                     (["--store-int8=yes"], "--store-int8 takes no value"), (["3"], "unexpected argument")] {
+            let error = try #require(throws: SettingsError.self) { try ServiceSettings.assignments(flags: arguments) }
+            #expect(error.problem.contains(problem), "\(arguments): \(error)")
+        }
+    }
 }
