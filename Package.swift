@@ -12,7 +12,6 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
-let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "lomad",
@@ -36,7 +35,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C shims
@@ -50,6 +48,10 @@ let package = Package(
         // tensors: dtypes and their conversions, f32 tensors, safetensors files, KV files. No BLAS,
         // no sockets: lomactl reads and writes KV files through it without linking the engine.
         .target(name: "LoMATensorIO"),
+
+        // formats
+        // TOML 1.0 for the operator's files (lomad.toml, the clients file), in Swift: no C++, no leaks.
+        .target(name: "TOML"),
 
         // compute
         // The packed-weight product kernel (AVX2/FMA picked at run time, portable C otherwise).
@@ -74,7 +76,7 @@ let package = Package(
         .target(name: "LoMAOperations", dependencies: ["LoMARuntime", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAStore", "ZeroMQ", logging]),
         // The service kit: settings, clients file, logs, metrics, signals, and the composition of a daemon.
         .target(name: "LoMAService", dependencies: ["LoMARuntime", "LoMAOperations", "LoMAProtocol", "LoMAModel", "LoMAStore",
-                                                   "ZeroMQ", logging, coreMetrics, prometheus, tomlKit]),
+                                                   "ZeroMQ", logging, coreMetrics, prometheus, "TOML"]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),
@@ -95,6 +97,7 @@ let package = Package(
         .executableTarget(name: "lomad-test-daemon", dependencies: ["LoMAService", logging], path: "Tests/LoMATestDaemon"),
         .target(name: "LoMATestSupport", dependencies: ["ZeroMQ", "LoMAModel", "LoMATensorIO"], path: "Tests/LoMATestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "LoMATestSupport"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LoMATensorIOTests", dependencies: ["LoMATensorIO", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATensorIO", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),

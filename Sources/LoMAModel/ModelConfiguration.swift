@@ -85,9 +85,11 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         rmsNormEps = try container.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         tieWordEmbeddings = try container.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
 
-        guard hiddenSize > 0, intermediateSize > 0, numHiddenLayers > 0, numAttentionHeads > 0, numKeyValueHeads > 0 else {
-            throw LoMAModelError.checkpoint(
-                "config.json: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and num_key_value_heads must be positive")
+        // One check per field, each naming it, as Tools/loma_reference/config.py does.
+        for (field, value) in [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                               ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                               ("num_key_value_heads", numKeyValueHeads), ("vocab_size", vocabularySize)] where value <= 0 {
+            throw LoMAModelError.checkpoint("config.json: \(field) must be positive, got \(value)")
         }
         if let explicit = try container.decodeIfPresent(Int.self, forKey: .headDim) {
             headDim = explicit
@@ -124,7 +126,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
             qkvBias = true
             outputBias = false
         }
-        mlpBias = try container.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
+        // Qwen2's MLP has no biases whatever the config says (transformers' Qwen2MLP ignores
+        // mlp_bias), so the flag is read for Llama only, as the numpy reference reads it.
+        let mlpBiasFlag = try container.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
+        mlpBias = architecture == .llama && mlpBiasFlag
 
         guard let loma = try container.decodeIfPresent(LoMAConfiguration.self, forKey: .loma) else {
             throw LoMAModelError.checkpoint(

@@ -79,11 +79,20 @@ struct RoPEParametersJSON: Codable {
                 throw LoMAModelError.checkpoint("config.json: \(field).factor must be a positive number for linear RoPE")
             }
         case .llama3:
-            guard let factor, factor > 0, let lowFreqFactor, let highFreqFactor, highFreqFactor > lowFreqFactor,
-                  let originalMaxPositionEmbeddings, originalMaxPositionEmbeddings > 0
-            else {
+            // Each missing or unusable field is named on its own (as the numpy reference does).
+            guard let factor, factor > 0 else {
+                throw LoMAModelError.checkpoint("config.json: \(field).factor must be a positive number for llama3 RoPE")
+            }
+            guard let lowFreqFactor, lowFreqFactor > 0 else {
+                throw LoMAModelError.checkpoint("config.json: \(field).low_freq_factor must be a positive number for llama3 RoPE")
+            }
+            guard let highFreqFactor, highFreqFactor > lowFreqFactor else {
                 throw LoMAModelError.checkpoint(
-                    "config.json: \(field) needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings for llama3 RoPE")
+                    "config.json: \(field).high_freq_factor must be a number above low_freq_factor \(lowFreqFactor) for llama3 RoPE")
+            }
+            guard let originalMaxPositionEmbeddings, originalMaxPositionEmbeddings > 0 else {
+                throw LoMAModelError.checkpoint(
+                    "config.json: \(field).original_max_position_embeddings must be a positive number for llama3 RoPE")
             }
         }
         return configuration

@@ -1,7 +1,7 @@
 import Foundation
 import LoMARuntime
 import LoMAStore
-import TOMLKit
+import TOML
 import ZeroMQ
 
 /// Who may use the daemon and as which tenant: the clients file (`auth.clients_file`).

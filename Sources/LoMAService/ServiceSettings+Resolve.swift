@@ -1,5 +1,5 @@
 import Foundation
-import TOMLKit
+import TOML
 
 /// A setting given on the command line: the flag as typed (for messages), the key it sets and
 /// its text. Several for one list key (`--endpoint a --endpoint b`) make one list.
@@ -117,7 +117,7 @@ extension ServiceSettings {
         }
     }
 
-    private static func settingValue(_ node: any TOMLValueConvertible, name: String, source: SettingSource) throws -> SettingValue {
+    private static func settingValue(_ node: TOMLValue, name: String, source: SettingSource) throws -> SettingValue {
         if let integer = node.int { return .integer(integer) }
         if let number = node.double { return .number(number) }
         if let string = node.string { return .string(string) }
@@ -132,6 +132,6 @@ extension ServiceSettings {
             return .strings(items)
         }
         throw SettingsError(source: source, key: name, value: "\(node.debugDescription)",
-                            problem: "a \(node.type) is not a value any setting takes")
+                            problem: "a \(node.typeName) is not a value any setting takes")
     }
 }

@@ -1,12 +1,16 @@
 import Foundation
 
-/// One setting: its dotted name (the TOML key; `LOMAD_` + the name in capitals with `_` for `.`
-/// is its environment variable), what it means, whether SIGHUP changes it in a running daemon,
-/// and how its value is checked and stored. Built only through the typed factories below, so
-/// every key parses, checks and prints the same way.
+/// One setting, declared once in `ServiceSettings.keys`: its dotted name (the TOML key; `LOMAD_` +
+/// the name in capitals with `_` for `.` is its environment variable), its `lomad serve` flag,
+/// what it means (the comment `--print-config` writes and the flag's help), whether SIGHUP changes
+/// it in a running daemon, and how its value is checked and stored. Built only through the typed
+/// factories below, so every key parses, checks and prints the same way, and adding a setting is
+/// one line there plus the `ServiceSettings` property it sets.
 public struct SettingKey: Sendable {
     public let name: String
     public let summary: String
+    /// The command-line flag (`SettingFlag.derived(from:)` unless the declaration names one).
+    public let flag: SettingFlag
     /// Takes effect on SIGHUP without a restart.
     public let reloadable: Bool
     let kind: Kind
@@ -48,9 +52,9 @@ public struct SettingProblem: Error, CustomStringConvertible {
 }
 
 extension SettingKey {
-    static func integer(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Int> & Sendable,
+    static func integer(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Int> & Sendable, flag: SettingFlag? = nil,
                         minimum: Int, maximum: Int = Int.max, reloadable: Bool = false, _ summary: String) -> SettingKey {
-        SettingKey(name: name, summary: summary, reloadable: reloadable, kind: .integer,
+        SettingKey(name: name, summary: summary, flag: flag ?? .derived(from: name), reloadable: reloadable, kind: .integer,
                    assign: { settings, value throws(SettingProblem) in
                        guard case .integer(let number) = value else { throw SettingProblem("expected an integer") }
                        guard number >= minimum else { throw SettingProblem("must be at least \(minimum)") }
@@ -62,10 +66,10 @@ extension SettingKey {
 
     /// `maximum` keeps values that become durations within what `Duration` and libzmq's
     /// millisecond options can hold, so a huge number is refused rather than trapping later.
-    static func number(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Double> & Sendable,
+    static func number(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Double> & Sendable, flag: SettingFlag? = nil,
                        minimum: Double, maximum: Double = .greatestFiniteMagnitude, reloadable: Bool = false,
                        _ summary: String) -> SettingKey {
-        SettingKey(name: name, summary: summary, reloadable: reloadable, kind: .number,
+        SettingKey(name: name, summary: summary, flag: flag ?? .derived(from: name), reloadable: reloadable, kind: .number,
                    assign: { settings, value throws(SettingProblem) in
                        let number: Double
                        switch value {
@@ -82,10 +86,10 @@ extension SettingKey {
 
     /// A string checked (and possibly converted) by `check`, which throws the reason it is refused.
     static func string<Value: Sendable>(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Value> & Sendable,
-                                        reloadable: Bool = false, _ summary: String,
+                                        flag: SettingFlag? = nil, reloadable: Bool = false, _ summary: String,
                                         parse: @escaping @Sendable (String) throws(SettingProblem) -> Value,
                                         format: @escaping @Sendable (Value) -> String) -> SettingKey {
-        SettingKey(name: name, summary: summary, reloadable: reloadable, kind: .string,
+        SettingKey(name: name, summary: summary, flag: flag ?? .derived(from: name), reloadable: reloadable, kind: .string,
                    assign: { settings, value throws(SettingProblem) in
                        guard case .string(let text) = value else { throw SettingProblem("expected a string") }
                        settings[keyPath: keyPath] = try parse(text)
@@ -94,10 +98,10 @@ extension SettingKey {
     }
 
     static func choice<Value: RawRepresentable & CaseIterable & Sendable>(
-        _ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Value> & Sendable,
+        _ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, Value> & Sendable, flag: SettingFlag? = nil,
         reloadable: Bool = false, _ summary: String
     ) -> SettingKey where Value.RawValue == String {
-        string(name, keyPath, reloadable: reloadable, summary, parse: { text throws(SettingProblem) in
+        string(name, keyPath, flag: flag, reloadable: reloadable, summary, parse: { text throws(SettingProblem) in
             guard let value = Value(rawValue: text) else {
                 throw SettingProblem("expected one of " + Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
             }
@@ -105,9 +109,10 @@ extension SettingKey {
         }, format: \.rawValue)
     }
 
-    static func strings(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, [String]> & Sendable, _ summary: String,
+    static func strings(_ name: String, _ keyPath: any WritableKeyPath<ServiceSettings, [String]> & Sendable, flag: SettingFlag? = nil,
+                        _ summary: String,
                         check: @escaping @Sendable (String) throws(SettingProblem) -> Void) -> SettingKey {
-        SettingKey(name: name, summary: summary, reloadable: false, kind: .strings,
+        SettingKey(name: name, summary: summary, flag: flag ?? .derived(from: name), reloadable: false, kind: .strings,
                    assign: { settings, value throws(SettingProblem) in
                        let items: [String]
                        switch value {

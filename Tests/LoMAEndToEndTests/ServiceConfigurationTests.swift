@@ -120,6 +120,26 @@ struct ServiceConfigurationTests {
         }
     }
 
+    /// The flags come from the declarations (`SettingDeclarationTests` checks each key in-process);
+    /// this checks the real command line reads them.
+    @Test("lomad serve --help lists every setting's flag, and unknown or incomplete flags are refused")
+    func flagsOnTheCommandLine() throws {
+        let help = try CommandRun.lomad(["serve", "--help"])
+        #expect(help.status == 0)
+        for key in ServiceSettings.keys {
+            #expect(help.stdout.contains(key.flag.spelling), "lomad serve --help lacks \(key.flag.spelling) (\(key.name))")
+        }
+        for (arguments, message) in [(["--queue-dept", "3"], "command-line flag --queue-dept: no such option"),
+                                     (["--queue-depth"], "command-line flag --queue-depth: limits.queue_depth = : --queue-depth needs a value"),
+                                     (["--durable=yes"], "--durable takes no value"),
+                                     (["stray"], "command-line flag stray: unexpected argument"),
+                                     (["--set", "limits.queue_depth"], "command-line flag --set: limits.queue_depth = : expected KEY=VALUE")] {
+            let run = try CommandRun.lomad(["serve", "--print-config"] + arguments)
+            #expect(run.status == 78, "\(arguments)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
     @Test("SIGHUP applies limits and log level live, keeps clients, and reports what needs a restart")
     func reloadOnSIGHUP() async throws {
         let scratch = try TemporaryDirectory("lomad-reload")

@@ -12,7 +12,8 @@ import LoMAService
 ///   clients file (`ClientAllowList`); settings that resolve must
 ///   print (`tomlText`) to a file that resolves to the same settings. The same text is also given
 ///   as the `LOMAD_*` variable of the key `byte >> 1` picks (up to its first NUL, as the kernel
-///   would pass it), which goes through the parser flags use.
+///   would pass it), which goes through the parser flags use, and as `lomad serve` arguments split
+///   at blanks (the flags each key declares).
 enum ConfigTarget {
     static let fixtureWeights = FuzzEnvironment.repositoryPath("Tests/LoMAModelTests/Fixtures/models/llama_gqa/model.safetensors")
 
@@ -40,6 +41,7 @@ enum ConfigTarget {
             let key = ServiceSettings.keys[Int(selector >> 1) % ServiceSettings.keys.count]
             // An environment variable is a C string: it ends at the first NUL.
             resolveEnvironment(key, String(decoding: text.prefix { $0 != 0 }, as: UTF8.self))
+            resolveFlags(String(decoding: text, as: UTF8.self))
         }
     }
 
@@ -78,6 +80,25 @@ enum ConfigTarget {
         resolve(naming: .environment(key.environmentVariable)) {
             try ServiceSettings.resolve(file: nil, environment: [key.environmentVariable: text])
         }
+    }
+
+    /// The same text as `lomad serve` arguments (split at blanks and line ends), read through
+    /// the flags the keys declare: settings or a settings error naming a command-line flag.
+    private static func resolveFlags(_ text: String) {
+        let arguments = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
+        let settings: ServiceSettings
+        do {
+            settings = try ServiceSettings.resolve(file: nil, flags: try ServiceSettings.assignments(flags: arguments))
+        } catch let error as SettingsError {
+            FuzzEnvironment.trace("flags: \(error)")
+            let namesFlag = if case .flag = error.source { true } else { false }
+            fuzzRequire(namesFlag || error.source == .file("(effective settings)"), "a flag error names the wrong source: \(error)")
+            return
+        } catch {
+            fuzzRequire(false, "resolving flags threw a non-settings error: \(error)")
+            return
+        }
+        checkPrintsBack(settings)
     }
 
     /// Settings that resolve must print back; a refusal must be a settings error naming `source`
