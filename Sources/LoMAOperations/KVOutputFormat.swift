@@ -1,5 +1,6 @@
 import LoMAModel
 import LoMAProtocol
+import LoMATensorIO
 
 /// The dtype and layout a client asked its memory back in (`output_dtype`, `output_layout` of
 /// compress, read_memory and lookup_prefix), checked in this one place so that every operation
