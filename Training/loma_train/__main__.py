@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .base_model import BaseModelError
 from .corpus import CORPORA, CorpusError, load_corpus
-from .finetune import FineTuneError, FineTuner, FineTuneSettings
+from .finetune import FineTuneError, FineTuner, FineTuneSettings, export_base_folder
 from .lora import ALL_TARGETS
 from .report import results_table
 from .training import Trainer, TrainingError
@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     finetune_export.add_argument("--folder", type=Path,
                                  help="write a full Hugging Face folder here (from the delta when --delta is given)")
     finetune_export.add_argument("--threads", type=int, default=2)
+    base_folder = commands.add_parser("base-folder", help="the untouched base checkpoint as a folder evaluate.py reads")
+    base_folder.add_argument("--base", required=True, help="a .gguf file or a Hugging Face folder")
+    base_folder.add_argument("--folder", type=Path, required=True)
+    base_folder.add_argument("--segment-length", type=int, default=64)
+    base_folder.add_argument("--ratio", type=int, default=4)
     report = commands.add_parser("report", help="markdown table of exported folders' training summaries")
     report.add_argument("folders", type=Path, nargs="+")
     args = parser.parse_args(argv)
@@ -96,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             Trainer.from_checkpoint(args.run, args.cache).export(args.output)
         elif args.command == "finetune":
             run_finetune(args)
+        elif args.command == "base-folder":
+            export_base_folder(Path(args.base), args.folder, FineTuneSettings(
+                base=args.base, segment_length=args.segment_length, compression_ratio=args.ratio))
+            print(f"folder: {args.folder}")
         elif args.command == "finetune-export":
             tuner = FineTuner.resume(args.run, args.cache.parent, device="cpu", threads=args.threads)
             if not args.delta and not args.folder:

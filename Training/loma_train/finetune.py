@@ -408,6 +408,26 @@ class FineTuner:
         (folder / "training_summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
 
 
+def export_base_folder(base_path: Path, folder: Path, settings: FineTuneSettings) -> None:
+    """The base checkpoint, untouched, as a folder the evaluation can read like the fine-tuned
+    ones: its weights, the LoMA rows appended (never trained; renormalising over the text
+    vocabulary removes them from every text prediction), and a loma section with objective
+    "base". It is row (a) of docs/quality.md, what a user runs before switching."""
+    base = load_base(base_path)
+    tuned = build_model(base, settings)
+    state = tuned.merged_state()
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: state[k].cpu() for k in sorted(state)}, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = result_config(base, settings, tuned.vocabulary)
+    config["loma"]["objective"] = "base"
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    tokenizer = copy.deepcopy(base.tokenizer)
+    extend_tokenizer(tokenizer, tuned.vocabulary)
+    tokenizer.save_pretrained(str(folder))
+
+
 class _Totals:
     def __init__(self) -> None:
         self.loss = self.lm = self.repetition = 0.0
