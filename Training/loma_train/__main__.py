@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
                           help="keep activations (faster, more memory)")
     finetune.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     finetune.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    finetune.add_argument("--name", help="the delta's name (default: the --export-delta folder's name)")
+    finetune.add_argument("--export-delta", type=Path, help="at the end, write the delta here (Models/deltas/NAME)")
+    finetune.add_argument("--export-folder", type=Path,
+                          help="at the end, write a full Hugging Face folder here (from the delta when "
+                               "--export-delta is given)")
     finetune_export = commands.add_parser("finetune-export", help="a fine-tuning run's delta and/or full folder")
     finetune_export.add_argument("--run", type=Path, required=True)
     finetune_export.add_argument("--name", help="the delta's name (default: the --delta folder's name)")
@@ -146,6 +151,12 @@ def run_finetune(args: argparse.Namespace) -> None:
                                     gradient_checkpointing=not args.no_gradient_checkpointing, **overrides)
         tuner = FineTuner.create(args.run, settings, cache, args.device, args.threads)
     tuner.train()
+    if args.export_delta:
+        tuner.export_delta(args.export_delta, args.name or args.export_delta.name)
+        print(f"delta: {args.export_delta}")
+    if args.export_folder:
+        tuner.export_folder(args.export_folder, args.export_delta)
+        print(f"folder: {args.export_folder}")
 
 
 if __name__ == "__main__":

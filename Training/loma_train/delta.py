@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 FORMAT = "lomad-delta/1"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+# What transformers' save_pretrained writes for a tokenizer (chat_template.jinja: an instruct
+# model's chat template, kept so the result chats as its base does).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
 
 
 @dataclass
@@ -60,10 +62,6 @@ def write_delta(folder: Path, contents: DeltaContents, name: str, base: dict[str
     (folder / "delta.json").write_text(json.dumps(description, indent=2) + "\n")
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     tokenizer.save_pretrained(str(folder))
-    for unwanted in ("chat_template.jinja",):
-        path = folder / unwanted
-        if path.exists() and unwanted not in TOKENIZER_FILES:
-            path.unlink()
 
 
 def read_delta(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

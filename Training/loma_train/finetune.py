@@ -182,11 +182,18 @@ def layout_for(settings: FineTuneSettings, vocabulary: BPEVocabulary) -> Sequenc
     return causal_layout(settings.segments_per_sequence, settings.segment_length, vocabulary)  # type: ignore[arg-type]
 
 
+# transformers' generic config attributes (runtime switches, classifier labels, its version): not
+# part of the checkpoint, and a version stamp would make the committed config change with the tool.
+_GENERIC_CONFIG_KEYS = ("transformers_version", "use_cache", "output_hidden_states", "output_attentions",
+                        "return_dict", "chunk_size_feed_forward", "is_encoder_decoder", "id2label", "label2id",
+                        "problem_type", "torchscript", "pruned_heads", "tf_legacy_loss", "use_bfloat16")
+
+
 def result_config(base: BaseCheckpoint, settings: FineTuneSettings, vocabulary: BPEVocabulary) -> dict[str, Any]:
     """The base's complete HF config with the vocabulary extended, float32, and the loma section
     (the keys and order of Models/loma-tiny/config.json)."""
     config = copy.deepcopy(base.hf_config)
-    for key in ("transformers_version", "use_cache"):
+    for key in _GENERIC_CONFIG_KEYS:
         config.pop(key, None)
     architecture = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[config["model_type"]]
     config.update({"architectures": [architecture], "vocab_size": vocabulary.size, "dtype": "float32",
