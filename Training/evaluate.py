@@ -105,12 +105,20 @@ class LogitRecorder:
 
 class MethodClient:
     """A client whose compress requests ask for `method`, so `compressors.DaemonCompressor` (which
-    leaves the method at its default, loma) also serves the daemon's baselines."""
+    leaves the method at its default, loma) also serves the daemon's baselines. The daemon keeps
+    only LoMA memory in sequences (a baseline reads no context: it pools the segment alone), so
+    baseline requests go without the sequence and the reader holds their memory itself."""
 
     def __init__(self, client: Client, method: str):
         self.client, self.method = client, method
 
+    @property
+    def keeps_sequence(self) -> bool:
+        return self.method == "loma"
+
     def compress(self, *args, **kwargs):
+        if not self.keeps_sequence:
+            kwargs["sequence"] = ""
         return self.client.compress(*args, method=self.method, **kwargs)
 
 
@@ -315,12 +323,14 @@ def evaluate(client: Client, baseline: ModelUnderTest, loma_models: list[ModelUn
             model = under_test.model
             for method in DAEMON_METHODS:
                 sequence = f"eval-{run}-{under_test.name}-{method}-{index}"
-                compress = DaemonCompressor(MethodClient(client, method), under_test.name, sequence)
+                method_client = MethodClient(client, method)
+                compress = DaemonCompressor(method_client, under_test.name, sequence)
                 if index == 0 and method == "loma":
                     compress = checked.setdefault(under_test.name, ReferenceCheckedCompressor(
                         compress, ReferenceCompressor(model.directory, model.config)))
                 reading = read_with_memory(model, compress, window)
-                client.delete_sequence(sequence)
+                if method_client.keeps_sequence:
+                    client.delete_sequence(sequence)
                 score_reading(results, (under_test.name, method), reading, targets, reference)
                 right, exact = repetition(model, window, reading.memories, under_test.repetition_token_id)
                 results.repetition.setdefault((under_test.name, method), RepetitionScore()).add(

@@ -363,7 +363,9 @@ class FineTuner:
             "device": self.device if self.device != "cpu" else f"cpu, threads={self.threads}, {platform.machine()}",
             "trainable_parameters": sum(p.numel() for p in self.tuned.trainable().values()),
             "final_train": self.last_train, "final_held_out": self.last_eval,
-            "corpus": self.corpus_stats, "settings": self.settings.to_dict(), "torch": torch.__version__,
+            "corpus": self.corpus_stats, "torch": torch.__version__,
+            # The base by file name: the summary is committed with the delta, a local path says nothing.
+            "settings": {**self.settings.to_dict(), "base": Path(self.settings.base).name},
         }
 
     def export_delta(self, folder: Path, name: str) -> None:
