@@ -230,7 +230,8 @@ def findings(results: QualityResults) -> list[str]:
                    else f"at ratio {', '.join(str(m.ratio) for m in lowest) or 'none'}")
     closest = min(results.language_model[(m.name, method)].kl
                   for m in models for method in ("loma", "mean_pool", "strided", NO_MEMORY))
-    kl_source = (f"KL(a ‖ ·) is mostly the distance between two separately trained networks: (a) reading each "
+    networks = "(a) and its fine-tune" if results.twin is not None else "two separately trained networks"
+    kl_source = (f"KL(a ‖ ·) is mostly the distance between {networks}: (a) reading each "
                  f"segment alone is only {own_kl:.3f} nats/token from itself with the full past, while every "
                  f"LoMA-model row is {closest:.3f} or more." if own_kl < closest else
                  f"(a) reading each segment alone is {own_kl:.3f} nats/token from itself with the full past; the "
