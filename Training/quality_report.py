@@ -333,8 +333,13 @@ def plot(results: QualityResults, path: Path) -> None:
                             label=METHOD_LABELS[method], color=colors[method])
     full = results.language_model[results.full_attention_key].perplexity
     perplexity_axis.axhline(full, color="black", linestyle="--", linewidth=1, label=METHOD_LABELS[FULL_ATTENTION])
+    if results.twin is not None:
+        twin = results.language_model[(results.twin.name, FULL_ATTENTION)].perplexity
+        perplexity_axis.axhline(twin, color="black", linestyle=":", linewidth=1, label="plain-LM twin, full attention (b)")
+        full = min(full, twin)
     perplexity_axis.set_xticks(positions, [f"ratio {r}" for r in ratios])
-    perplexity_axis.set_ylabel(f"perplexity ({results.unit}s), segments 1-{results.segments - 1}")
+    scored = "segment 1" if results.segments == 2 else f"segments 1-{results.segments - 1}"
+    perplexity_axis.set_ylabel(f"perplexity ({results.unit}s), {scored}")
     low = min(min(p.get_height() for p in perplexity_axis.patches), full)
     perplexity_axis.set_ylim(bottom=max(0.0, low * 0.9))
     perplexity_axis.set_title("Language modelling on held-out text (lower is better)")
