@@ -227,7 +227,7 @@ def findings(results: QualityResults) -> list[str]:
     lowest = [m for m in models if min(("loma", "mean_pool", "strided", NO_MEMORY),
                                        key=lambda method: results.language_model[(m.name, method)].kl) == "loma"]
     lowest_text = ("at every ratio" if len(lowest) == len(models)
-                   else f"at ratio {', '.join(str(m.ratio) for m in lowest) or 'none'}")
+                   else f"at ratio {', '.join(str(m.ratio) for m in lowest)}" if lowest else "at no ratio")
     closest = min(results.language_model[(m.name, method)].kl
                   for m in models for method in ("loma", "mean_pool", "strided", NO_MEMORY))
     networks = "(a) and its fine-tune" if results.twin is not None else "two separately trained networks"
