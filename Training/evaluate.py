@@ -16,10 +16,18 @@ as soon as it is complete. Two measurements, on N windows of `--segments` segmen
   segment teacher-forced: token accuracy, and the share of segments reproduced entirely (the
   segments greedy decoding from memory would reconstruct exactly).
 
+BPE checkpoints fine-tuned by `loma_train finetune` are read the same way on the `prose` corpus's
+held-out split, tokenised by the baseline folder's tokenizer (`--corpus prose`); (a) is then the
+original base model (`loma_train base-folder`) and `--twin` adds (b), the plain-LM twin, with full
+attention. Their results go to their own section of docs/quality.md (`--section`).
+
 Prints markdown tables and writes docs/quality.md and docs/quality.png (needs matplotlib).
 
     python Training/evaluate.py                          # starts a private daemon (.build/release/lomad)
     python Training/evaluate.py --endpoint ipc:///tmp/eval.sock --windows 64
+    python Training/evaluate.py --models-dir Training/runs/eval-models --corpus prose --section smollm2 \
+        --baseline smollm2-base --twin lm-smollm2-135m-twin \
+        --loma-models loma-smollm2-135m,loma-smollm2-135m-r8 --segments 2 --windows 8
 """
 
 from __future__ import annotations
@@ -67,7 +75,6 @@ from quality_report import (  # noqa: E402
 )
 
 DAEMON_METHODS = ("loma", "mean_pool", "strided")
-TEXT_VOCABULARY = 257  # the 256 bytes and <|endoftext|>: every id a text target can take
 REFERENCE_TOLERANCE = 1e-4  # loma-spec 7: relative error of the memory pass in f32
 
 
@@ -98,12 +105,20 @@ class LogitRecorder:
 
 class MethodClient:
     """A client whose compress requests ask for `method`, so `compressors.DaemonCompressor` (which
-    leaves the method at its default, loma) also serves the daemon's baselines."""
+    leaves the method at its default, loma) also serves the daemon's baselines. The daemon keeps
+    only LoMA memory in sequences (a baseline reads no context: it pools the segment alone), so
+    baseline requests go without the sequence and the reader holds their memory itself."""
 
     def __init__(self, client: Client, method: str):
         self.client, self.method = client, method
 
+    @property
+    def keeps_sequence(self) -> bool:
+        return self.method == "loma"
+
     def compress(self, *args, **kwargs):
+        if not self.keeps_sequence:
+            kwargs["sequence"] = ""
         return self.client.compress(*args, method=self.method, **kwargs)
 
 
@@ -175,10 +190,17 @@ def read_full_attention(model: LlamaModel, window: np.ndarray) -> Reading:
 # ---- scoring -------------------------------------------------------------------------------
 
 
-def text_distribution(log_probs: np.ndarray) -> np.ndarray:
+def text_vocabulary(models: list[ModelUnderTest]) -> int:
+    """Ids below the first LoMA token of any model: every id a text target can take (257 for the
+    byte models: the bytes and <|endoftext|>; the base vocabulary for a fine-tuned BPE model,
+    whose LoMA tokens are appended after it)."""
+    return min(min(m.repetition_token_id, *m.model.config.loma.memory_token_ids) for m in models)
+
+
+def text_distribution(log_probs: np.ndarray, vocabulary: int) -> np.ndarray:
     """Log-probabilities renormalised over the text vocabulary, so models whose vocabularies differ
     in their memory tokens (one per slot) compare on the same support."""
-    text = log_probs[:, :TEXT_VOCABULARY]
+    text = log_probs[:, :vocabulary]
     return text - np.log(np.exp(text).sum(axis=-1, keepdims=True))
 
 
@@ -191,7 +213,7 @@ def score_reading(results: QualityResults, key: tuple[str, str], reading: Readin
                   reference: np.ndarray) -> None:
     """Adds a reading's NLL of `targets` and its KL from `reference` (text-vocabulary log-probs of (a))."""
     nll = -reading.log_probs[np.arange(len(targets)), targets]
-    kl = kl_divergence(reference, text_distribution(reading.log_probs))
+    kl = kl_divergence(reference, text_distribution(reading.log_probs, reference.shape[1]))
     results.language_model.setdefault(key, LanguageModelScore()).add(nll, kl)
 
 
@@ -242,20 +264,30 @@ def check_served(client: Client, models: list[ModelUnderTest]) -> None:
                 f"{loma.compression_ratio}: serve that folder under that name")
 
 
-def held_out_windows(cache: Path, count: int, length: int) -> tuple[np.ndarray, int]:
-    """`count` (0: all) non-overlapping windows spread evenly over the training recipe's held-out split."""
+def held_out_windows(cache: Path, count: int, length: int, corpus: str = "docs",
+                     tokenizer_folder: Path | None = None) -> tuple[np.ndarray, int]:
+    """`count` (0: all) non-overlapping windows spread evenly over the training recipe's held-out
+    split: its bytes for the byte-level models, its tokens under `tokenizer_folder`'s tokenizer for
+    BPE models. Returns the windows and the split's size in the same unit."""
     try:
-        split, _ = load_corpus(cache)
+        split, _ = load_corpus(cache, corpus)
     except CorpusError as error:
         raise EvaluationError(f"held-out split ({cache}): {error}") from error
-    slots = split.held_out.size // length
+    held_out = split.held_out
+    if tokenizer_folder is not None:
+        from transformers import AutoTokenizer
+
+        from loma_train.bpe_corpus import encode_text
+
+        held_out = encode_text(AutoTokenizer.from_pretrained(tokenizer_folder), held_out)
+    slots = held_out.size // length
     count = count or slots
     if count > slots:
-        raise EvaluationError(f"--windows {count}: the held-out split ({split.held_out.size} bytes) holds only "
+        raise EvaluationError(f"--windows {count}: the held-out split ({held_out.size} tokens) holds only "
                               f"{slots} non-overlapping windows of {length} tokens")
     chosen = np.linspace(0, slots - 1, count).round().astype(np.int64)
-    windows = np.stack([split.held_out[s * length:(s + 1) * length] for s in chosen]).astype(np.int64)
-    return windows, int(split.held_out.size)
+    windows = np.stack([held_out[s * length:(s + 1) * length] for s in chosen]).astype(np.int64)
+    return windows, int(held_out.size)
 
 
 def default_lomad() -> Path:
@@ -270,29 +302,35 @@ def default_lomad() -> Path:
 
 
 def evaluate(client: Client, baseline: ModelUnderTest, loma_models: list[ModelUnderTest], windows: np.ndarray,
-             log) -> QualityResults:
+             log, twin: ModelUnderTest | None = None) -> QualityResults:
     results = QualityResults(baseline=baseline, loma_models=loma_models, windows=len(windows),
-                             window_tokens=windows.shape[1])
+                             window_tokens=windows.shape[1], twin=twin)
+    vocabulary = text_vocabulary([baseline, *loma_models, *([twin] if twin else [])])
     run = uuid.uuid4().hex[:8]
     checked: dict[str, ReferenceCheckedCompressor] = {}
     started = time.monotonic()
     for index, window in enumerate(windows):
         full = read_full_attention(baseline.model, window)
-        reference = text_distribution(full.log_probs)
+        reference = text_distribution(full.log_probs, vocabulary)
         targets = window[baseline.model.config.loma.segment_length:]
         score_reading(results, (baseline.name, FULL_ATTENTION), full, targets, reference)
+        if twin is not None:
+            score_reading(results, (twin.name, FULL_ATTENTION), read_full_attention(twin.model, window), targets,
+                          reference)
         score_reading(results, (baseline.name, NO_MEMORY), read_without_memory(baseline.model, window), targets,
                       reference)
         for under_test in loma_models:
             model = under_test.model
             for method in DAEMON_METHODS:
                 sequence = f"eval-{run}-{under_test.name}-{method}-{index}"
-                compress = DaemonCompressor(MethodClient(client, method), under_test.name, sequence)
+                method_client = MethodClient(client, method)
+                compress = DaemonCompressor(method_client, under_test.name, sequence)
                 if index == 0 and method == "loma":
                     compress = checked.setdefault(under_test.name, ReferenceCheckedCompressor(
                         compress, ReferenceCompressor(model.directory, model.config)))
                 reading = read_with_memory(model, compress, window)
-                client.delete_sequence(sequence)
+                if method_client.keeps_sequence:
+                    client.delete_sequence(sequence)
                 score_reading(results, (under_test.name, method), reading, targets, reference)
                 right, exact = repetition(model, window, reading.memories, under_test.repetition_token_id)
                 results.repetition.setdefault((under_test.name, method), RepetitionScore()).add(
@@ -322,6 +360,12 @@ def parse_arguments(argv=None) -> argparse.Namespace:
                              "served under their folder names (default: %(default)s)")
     parser.add_argument("--baseline", default="lm-tiny-baseline",
                         help="folder of the plain-LM full-attention baseline (default: %(default)s)")
+    parser.add_argument("--twin", help="folder of the plain-LM twin of the LoMA models (row (b), full attention)")
+    parser.add_argument("--corpus", default="docs", choices=("docs", "prose"),
+                        help="held-out split: docs (byte models) or prose (BPE models, tokenised by the "
+                             "baseline folder's tokenizer; cache next to --cache) (default: %(default)s)")
+    parser.add_argument("--section", help="write the results as this named section of quality.md (plot "
+                                          "quality-SECTION.png) instead of rewriting the whole page")
     parser.add_argument("--windows", type=int, default=0,
                         help="held-out windows (default: every non-overlapping window of the split)")
     parser.add_argument("--segments", type=int, default=4,
@@ -353,12 +397,16 @@ def main(argv=None) -> int:
                 raise EvaluationError(f"{under_test.model.directory / 'config.json'}: loma.objective is "
                                       f"{under_test.objective!r}; --loma-models takes models trained with 'loma'")
         baseline = load_model(arguments.models_dir / arguments.baseline, arguments.baseline)
+        twin = load_model(arguments.models_dir / arguments.twin, arguments.twin) if arguments.twin else None
         segment_lengths = {m.model.config.loma.segment_length for m in [baseline, *loma_models]}
         if len(segment_lengths) != 1:
             raise EvaluationError(f"the models disagree on segment_length ({sorted(segment_lengths)})")
         length = arguments.segments * segment_lengths.pop()
-        windows, held_out_bytes = held_out_windows(arguments.cache, arguments.windows, length)
-        log(f"[{len(windows)} held-out windows of {length} tokens ({held_out_bytes} bytes in the split); "
+        bpe = arguments.corpus == "prose"
+        cache = arguments.cache.parent / "prose" if bpe else arguments.cache
+        windows, held_out_size = held_out_windows(cache, arguments.windows, length, arguments.corpus,
+                                                  baseline.model.directory if bpe else None)
+        log(f"[{len(windows)} held-out windows of {length} tokens ({held_out_size} tokens in the split); "
             f"models: {', '.join(m.name for m in loma_models)}; baseline {baseline.name}]")
         served = {m.name: m.model.directory for m in loma_models}
         daemon = None
@@ -367,18 +415,19 @@ def main(argv=None) -> int:
         try:
             with Client(arguments.endpoint or daemon.endpoint, timeout=60.0) as client:
                 check_served(client, loma_models)
-                results = evaluate(client, baseline, loma_models, windows, log)
+                results = evaluate(client, baseline, loma_models, windows, log, twin)
         finally:
             if daemon:
                 daemon.stop()
-        results.held_out_bytes = held_out_bytes
+        results.held_out_bytes = held_out_size
+        results.unit = "token" if bpe else "byte"
     except (EvaluationError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(markdown_tables(results))
     if not arguments.no_docs:
         command = "python Training/evaluate.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-        markdown, plot = write_docs(results, arguments.docs, command)
+        markdown, plot = write_docs(results, arguments.docs, command, arguments.section)
         log(f"[wrote {markdown} and {plot}]")
     return 0
 

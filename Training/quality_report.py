@@ -7,6 +7,7 @@ variants is taken per window (paired), since every variant reads the same window
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,9 @@ class QualityResults:
     repetition: dict[tuple[str, str], RepetitionScore] = field(default_factory=dict)
     reference_errors: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    held_out_bytes: int = 0
+    held_out_bytes: int = 0         # the held-out split's size in `unit`s
+    twin: ModelUnderTest | None = None   # (b): the plain-LM twin of the LoMA models, full attention
+    unit: str = "byte"              # what one token is: "byte" (byte-level models) or "token" (BPE)
 
     @property
     def full_attention_key(self) -> tuple[str, str]:
@@ -128,6 +131,8 @@ def _past_tokens(results: QualityResults, under_test: ModelUnderTest, method: st
 
 def _rows(results: QualityResults):
     yield results.baseline, FULL_ATTENTION
+    if results.twin is not None:
+        yield results.twin, FULL_ATTENTION
     yield results.baseline, NO_MEMORY
     for under_test in sorted(results.loma_models, key=lambda m: m.ratio):
         for method in ("loma", "mean_pool", "strided", NO_MEMORY):
@@ -136,7 +141,7 @@ def _rows(results: QualityResults):
 
 def language_model_table(results: QualityResults) -> str:
     lines = [
-        ("| model | ratio | past held as | past KV tokens | perplexity | NLL (nats/byte) | ΔNLL vs (a), 95 % "
+        (f"| model | ratio | past held as | past KV tokens | perplexity | NLL (nats/{results.unit}) | ΔNLL vs (a), 95 % "
          "| KL(a ‖ ·) (nats/token) |"),
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -147,10 +152,11 @@ def language_model_table(results: QualityResults) -> str:
             ratio, delta, kl = "-", "-", "0 (reference)"
         else:
             mean, half = results.paired_difference(key, results.full_attention_key)
-            ratio = "-" if under_test is results.baseline else str(under_test.ratio)
+            ratio = "-" if under_test in (results.baseline, results.twin) else str(under_test.ratio)
             delta, kl = f"{mean:+.3f} ± {half:.3f}", f"{score.kl:.3f}"
         past = _past_tokens(results, under_test, method)
-        lines.append(f"| `{under_test.name}` | {ratio} | {METHOD_LABELS[method]} | {past} "
+        label = "full attention (b)" if under_test is results.twin else METHOD_LABELS[method]
+        lines.append(f"| `{under_test.name}` | {ratio} | {label} | {past} "
                      f"| {score.perplexity:.3f} | {score.nll:.3f} | {delta} | {kl} |")
     return "\n".join(lines)
 
@@ -176,10 +182,10 @@ def markdown_tables(results: QualityResults) -> str:
     segments = results.repetition[(results.loma_models[0].name, "loma")].segments
     return (
         f"Language modelling: {results.windows} held-out windows of {results.segments} segments x "
-        f"{results.baseline.segment_length} bytes; {scored} tokens scored per row (segments >= 1).\n\n"
+        f"{results.baseline.segment_length} {results.unit}s; {scored} tokens scored per row (segments >= 1).\n\n"
         f"{language_model_table(results)}\n\n"
         f"Repetition from memory: token accuracy / exact-match rate over {segments} segments per cell "
-        f"(teacher-forced argmax; exact = every byte of the segment right).\n\n"
+        f"(teacher-forced argmax; exact = every {results.unit} of the segment right).\n\n"
         f"{repetition_table(results)}\n"
     )
 
@@ -187,10 +193,10 @@ def markdown_tables(results: QualityResults) -> str:
 # ---- findings ------------------------------------------------------------------------------
 
 
-def _versus(mean: float, half: float) -> str:
-    """A paired NLL difference (first minus second) in words."""
+def _versus(unit: str, mean: float, half: float) -> str:
+    """A paired NLL difference (first minus second) in words; `unit` is what one token is."""
     verdict = "within noise" if abs(mean) <= half else ("worse" if mean > 0 else "better")
-    return f"{mean:+.3f} ± {half:.3f} nats/byte ({verdict})"
+    return f"{mean:+.3f} ± {half:.3f} nats/{unit} ({verdict})"
 
 
 def findings(results: QualityResults) -> list[str]:
@@ -203,9 +209,9 @@ def findings(results: QualityResults) -> list[str]:
     for m in models:
         gain = results.paired_difference((m.name, NO_MEMORY), (m.name, "loma"))
         share = f", {gain[0] / raw_past[0]:.0%} of what the raw past gives (a)" if raw_past[0] > raw_past[1] else ""
-        gains.append(f"ratio {m.ratio} {_versus(*gain)}{share}")
+        gains.append(f"ratio {m.ratio} {_versus(results.unit, *gain)}{share}")
     lines = [(f"What the past is worth here: (a) reading each segment alone instead of with its raw past costs "
-              f"{_versus(*raw_past)}. Dropping the LoMA memory costs each LoMA model: {'; '.join(gains)}.")]
+              f"{_versus(results.unit, *raw_past)}. Dropping the LoMA memory costs each LoMA model: {'; '.join(gains)}.")]
     for under_test in models:
         name = under_test.name
         loma = results.language_model[(name, "loma")]
@@ -214,17 +220,18 @@ def findings(results: QualityResults) -> list[str]:
         lines.append(
             f"Ratio {under_test.ratio} (`{name}`): perplexity {loma.perplexity:.3f} with LoMA memory, "
             f"{full_ppl:.3f} for (a) ({loma.perplexity / full_ppl - 1:+.1%}, "
-            f"{_versus(*results.paired_difference((name, 'loma'), full))}; KL {loma.kl:.3f} nats/token). "
-            f"Same model, same memory size: LoMA memory vs mean_pool {_versus(*versus['mean_pool'])}, "
-            f"vs strided {_versus(*versus['strided'])}.")
+            f"{_versus(results.unit, *results.paired_difference((name, 'loma'), full))}; KL {loma.kl:.3f} nats/token). "
+            f"Same model, same memory size: LoMA memory vs mean_pool {_versus(results.unit, *versus['mean_pool'])}, "
+            f"vs strided {_versus(results.unit, *versus['strided'])}.")
     own_kl = results.language_model[(results.baseline.name, NO_MEMORY)].kl
     lowest = [m for m in models if min(("loma", "mean_pool", "strided", NO_MEMORY),
                                        key=lambda method: results.language_model[(m.name, method)].kl) == "loma"]
     lowest_text = ("at every ratio" if len(lowest) == len(models)
-                   else f"at ratio {', '.join(str(m.ratio) for m in lowest) or 'none'}")
+                   else f"at ratio {', '.join(str(m.ratio) for m in lowest)}" if lowest else "at no ratio")
     closest = min(results.language_model[(m.name, method)].kl
                   for m in models for method in ("loma", "mean_pool", "strided", NO_MEMORY))
-    kl_source = (f"KL(a ‖ ·) is mostly the distance between two separately trained networks: (a) reading each "
+    networks = "(a) and its fine-tune" if results.twin is not None else "two separately trained networks"
+    kl_source = (f"KL(a ‖ ·) is mostly the distance between {networks}: (a) reading each "
                  f"segment alone is only {own_kl:.3f} nats/token from itself with the full past, while every "
                  f"LoMA-model row is {closest:.3f} or more." if own_kl < closest else
                  f"(a) reading each segment alone is {own_kl:.3f} nats/token from itself with the full past; the "
@@ -237,7 +244,7 @@ def findings(results: QualityResults) -> list[str]:
     lossy = [str(m.ratio) for m, score in zip(models, repetition) if score.exact < score.segments]
     lossless = f"not lossless at ratio {', '.join(lossy)}" if lossy else "lossless on every segment"
     lines.append(f"Repetition from LoMA memory: {accuracies}. With no memory the same models still get {floor} "
-                 f"of the bytes right (the teacher-forced zone is itself a language model of the segment), so "
+                 f"of the {results.unit}s right (the teacher-forced zone is itself a language model of the segment), so "
                  f"what memory holds is the difference; these models' memory is {lossless}.")
     return lines
 
@@ -326,8 +333,13 @@ def plot(results: QualityResults, path: Path) -> None:
                             label=METHOD_LABELS[method], color=colors[method])
     full = results.language_model[results.full_attention_key].perplexity
     perplexity_axis.axhline(full, color="black", linestyle="--", linewidth=1, label=METHOD_LABELS[FULL_ATTENTION])
+    if results.twin is not None:
+        twin = results.language_model[(results.twin.name, FULL_ATTENTION)].perplexity
+        perplexity_axis.axhline(twin, color="black", linestyle=":", linewidth=1, label="plain-LM twin, full attention (b)")
+        full = min(full, twin)
     perplexity_axis.set_xticks(positions, [f"ratio {r}" for r in ratios])
-    perplexity_axis.set_ylabel("perplexity (bytes), segments 1-3")
+    scored = "segment 1" if results.segments == 2 else f"segments 1-{results.segments - 1}"
+    perplexity_axis.set_ylabel(f"perplexity ({results.unit}s), {scored}")
     low = min(min(p.get_height() for p in perplexity_axis.patches), full)
     perplexity_axis.set_ylim(bottom=max(0.0, low * 0.9))
     perplexity_axis.set_title("Language modelling on held-out text (lower is better)")
@@ -351,9 +363,60 @@ def plot(results: QualityResults, path: Path) -> None:
     plt.close(figure)
 
 
-def write_docs(results: QualityResults, docs: Path, command: str) -> tuple[Path, Path]:
+SECTION_START, SECTION_END = "<!-- section:{} -->", "<!-- /section:{} -->"
+_SECTION = re.compile(r"<!-- section:([\w-]+) -->.*?<!-- /section:\1 -->\n?", re.S)
+
+
+def section_markdown(results: QualityResults, command: str, plot_name: str, name: str) -> str:
+    """A fine-tuned checkpoint's results as a section of quality.md: its own tables, findings and
+    plot, and the notes of BPE_NOTES instead of the byte models' METHOD_NOTES."""
+    errors = ", ".join(f"`{model}` {error:.1e}" for model, error in results.reference_errors.items())
+    bullets = "\n".join(f"- {line}" for line in findings(results))
+    twin = f"(b) is `{results.twin.name}`, the plain-LM twin (same data, adapters and steps), with full attention. " \
+        if results.twin else ""
+    return (
+        f"{SECTION_START.format(name)}\n"
+        f"## A real checkpoint: `{results.baseline.name}` and its LoMA fine-tunes\n\n"
+        f"Regenerate with `{command}` (this run: {results.windows} windows, {results.seconds:.0f} s on two shared "
+        f"CPU cores; daemon memory vs numpy reference on the first window, relative error: {errors}). "
+        f"(a) is `{results.baseline.name}`, the original base model, with full attention. {twin}"
+        f"Units are the checkpoint's BPE tokens.\n\n"
+        f"{markdown_tables(results)}\n"
+        f"![perplexity per variant and repetition accuracy per ratio]({plot_name})\n\n"
+        f"### What the numbers show\n\n{bullets}\n\n{BPE_NOTES}"
+        f"{SECTION_END.format(name)}\n")
+
+
+BPE_NOTES = """\
+Same procedure as above (daemon memory, numpy reader, paired 95 % intervals over windows), on the
+held-out split of the `prose` corpus (docs/training.md) tokenised by the checkpoint's own tokenizer.
+KL(a ‖ ·) is taken on the next-token distributions renormalised over the base vocabulary (the
+LoMA tokens are appended after it). The fine-tunes here are the short CPU run of docs/training.md,
+not a trained model: read the rows as a check that the whole path works on a real checkpoint,
+not as what LoMA costs once trained.
+"""
+
+
+def write_docs(results: QualityResults, docs: Path, command: str, section: str | None = None) -> tuple[Path, Path]:
+    """Rewrites quality.md and quality.png; with `section`, replaces (or appends) only that named
+    section of quality.md and writes quality-SECTION.png. A full rewrite keeps existing sections."""
     docs.mkdir(parents=True, exist_ok=True)
-    plot_path, markdown_path = docs / "quality.png", docs / "quality.md"
+    markdown_path = docs / "quality.md"
+    existing = markdown_path.read_text() if markdown_path.exists() else ""
+    if section is None:
+        plot_path = docs / "quality.png"
+        plot(results, plot_path)
+        kept = "".join(match.group(0) for match in _SECTION.finditer(existing))
+        markdown_path.write_text(quality_markdown(results, command, plot_path.name) + ("\n" + kept if kept else ""))
+        return markdown_path, plot_path
+    plot_path = docs / f"quality-{section}.png"
     plot(results, plot_path)
-    markdown_path.write_text(quality_markdown(results, command, plot_path.name))
+    text = section_markdown(results, command, plot_path.name, section)
+    pattern = re.compile(re.escape(SECTION_START.format(section)) + ".*?" + re.escape(SECTION_END.format(section))
+                         + "\n?", re.S)
+    if pattern.search(existing):
+        updated = pattern.sub(lambda _: text, existing)
+    else:
+        updated = existing.rstrip("\n") + "\n\n" + text
+    markdown_path.write_text(updated)
     return markdown_path, plot_path

@@ -22,6 +22,11 @@ class ModelShape:
     rms_norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     max_position_embeddings: int = 4096
+    # Pretrained checkpoints (finetune.py): SmolLM2 ties lm_head to the embedding; Qwen2 has
+    # biases on q/k/v (attention_bias) but not on o_proj, Llama's attention_bias covers all four.
+    tie_word_embeddings: bool = False
+    attention_bias: bool = False
+    output_bias: bool = False
 
 
 @dataclass(frozen=True)

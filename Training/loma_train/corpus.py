@@ -1,4 +1,10 @@
-"""The English corpus: prose from Debian documentation packages, fetched with apt.
+"""The English corpora: prose from Debian documentation packages, fetched with apt.
+
+Two corpora share the code. `docs` (three packages, ~1.5 MB of text) is what the byte-level
+`tiny` models were trained on and stays unchanged so they stay reproducible. `prose` adds the
+large manuals (Python, PostgreSQL, Git, Perl, Bash, Autoconf, gettext, Debian policy and guides)
+for fine-tuning real BPE checkpoints, which need far more text than a byte model of 0.86 M
+parameters.
 
 `apt-get download` + `dpkg -x` need no root and work on any Debian/Ubuntu machine with the
 package lists present; the .deb files and the extracted text are cached under the cache dir.
@@ -24,6 +30,11 @@ import numpy as np
 # Whatever version apt offers is used; the README records the Debian 12 versions and the corpus
 # size the shipped model was trained on.
 PACKAGES = ["debian-reference-en", "debian-handbook", "gnu-standards"]
+# The `prose` corpus: PACKAGES plus these, whose English HTML pages and Perl POD manuals are read.
+PROSE_EXTRA_PACKAGES = ["python3.11-doc", "postgresql-doc-15", "git-doc", "perl-doc", "bash-doc",
+                        "autoconf-doc", "gettext-doc", "debian-policy", "developers-reference",
+                        "maint-guide", "debian-faq"]
+CORPORA = {"docs": PACKAGES, "prose": PACKAGES + PROSE_EXTRA_PACKAGES}
 
 HELD_OUT_PERCENT = 5
 MIN_PARAGRAPH_CHARS = 120
@@ -74,11 +85,11 @@ class _ParagraphExtractor(html.parser.HTMLParser):
             self._parts.append(data)
 
 
-def fetch_packages(cache: Path) -> Path:
+def fetch_packages(cache: Path, packages: list[str] = PACKAGES) -> Path:
     """Downloads and unpacks the documentation packages; returns the unpacked root."""
     debs, root = cache / "debs", cache / "root"
     debs.mkdir(parents=True, exist_ok=True)
-    for package in PACKAGES:
+    for package in packages:
         if not list(debs.glob(f"{package}_*.deb")):
             result = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
             if result.returncode != 0:
@@ -116,6 +127,48 @@ def raw_paragraphs(root: Path) -> list[str]:
     return [paragraph for _, paragraphs in sorted(sources) for paragraph in paragraphs]
 
 
+# A language tag before .html (page.fr.html): translations are left out, the corpus is English.
+_TRANSLATED_HTML = re.compile(r"\.(?!en\.)[a-z]{2}(?:[-_][A-Za-z]{2,4})?\.html$")
+_POD_CODE = re.compile(r"[A-Z]<+(?:\s)?([^<>]*?)(?:\s)?>+")
+
+
+def _pod_paragraphs(text: str) -> list[str]:
+    """POD prose: blank-line blocks that are neither commands (`=head1`) nor verbatim (indented),
+    with formatting codes (`C<...>`, `L<...>`) reduced to their text."""
+    paragraphs = []
+    for block in _text_paragraphs(text):
+        stripped = block.strip("\n")
+        if not stripped or stripped.startswith("=") or stripped[0].isspace():
+            continue
+        previous = None
+        while previous != stripped:
+            previous, stripped = stripped, _POD_CODE.sub(r"\1", stripped)
+        paragraphs.append(stripped)
+    return paragraphs
+
+
+def prose_paragraphs(root: Path) -> list[str]:
+    """The `prose` corpus: the `docs` paragraphs, then every English HTML page and POD manual of
+    PROSE_EXTRA_PACKAGES, sources sorted by path. Sphinx's `_sources` copies are skipped (the HTML
+    carries the same text)."""
+    paragraphs = raw_paragraphs(root)
+    sources: list[tuple[str, list[str]]] = []
+    known = [root / "usr/share/debian-reference", root / "usr/share/doc/gnu-standards",
+             root / "usr/share/doc/debian-handbook"]
+    for path in sorted((root / "usr/share").rglob("*")):
+        if not path.is_file() or any(path.is_relative_to(k) for k in known) or "_sources" in path.parts:
+            continue
+        if path.suffix == ".html" and not _TRANSLATED_HTML.search(path.name):
+            extractor = _ParagraphExtractor()
+            extractor.feed(path.read_text(encoding="utf-8", errors="replace"))
+            sources.append((str(path), extractor.paragraphs))
+        elif path.suffix == ".pod":
+            sources.append((str(path), _pod_paragraphs(path.read_text(encoding="utf-8", errors="replace"))))
+    if not sources:
+        raise CorpusError(f"no HTML or POD pages under {root / 'usr/share'}")
+    return paragraphs + [paragraph for _, texts in sources for paragraph in texts]
+
+
 def is_prose(paragraph: str) -> bool:
     if len(paragraph) < MIN_PARAGRAPH_CHARS:
         return False
@@ -123,11 +176,11 @@ def is_prose(paragraph: str) -> bool:
     return letters / len(paragraph) >= MIN_LETTER_FRACTION
 
 
-def build_split(root: Path) -> tuple[CorpusSplit, dict]:
+def build_split(root: Path, corpus: str = "docs") -> tuple[CorpusSplit, dict]:
     seen: set[str] = set()
     train: list[str] = []
     held_out: list[str] = []
-    candidates = raw_paragraphs(root)
+    candidates = raw_paragraphs(root) if corpus == "docs" else prose_paragraphs(root)
     for paragraph in candidates:
         paragraph = " ".join(paragraph.split())
         if not is_prose(paragraph):
@@ -142,20 +195,26 @@ def build_split(root: Path) -> tuple[CorpusSplit, dict]:
         return np.frombuffer("\n\n".join(paragraphs).encode("utf-8"), dtype=np.uint8).copy()
 
     split = CorpusSplit(pack(train), pack(held_out))
-    stats = {"packages": PACKAGES, "candidate_paragraphs": len(candidates),
+    stats = {"packages": CORPORA[corpus], "candidate_paragraphs": len(candidates),
              "train_paragraphs": len(train), "held_out_paragraphs": len(held_out),
              "train_bytes": int(split.train.size), "held_out_bytes": int(split.held_out.size)}
     return split, stats
 
 
-def load_corpus(cache: Path) -> tuple[CorpusSplit, dict]:
-    """The split, built once and cached as raw byte files next to its statistics."""
+def load_corpus(cache: Path, corpus: str = "docs") -> tuple[CorpusSplit, dict]:
+    """The split, built once and cached as raw byte files next to its statistics. `corpus` is a key
+    of CORPORA; give each corpus its own cache folder."""
+    if corpus not in CORPORA:
+        raise CorpusError(f"unknown corpus '{corpus}' (known: {', '.join(sorted(CORPORA))})")
     train_path, held_out_path, stats_path = cache / "train.bin", cache / "held_out.bin", cache / "stats.json"
     if not (train_path.exists() and held_out_path.exists() and stats_path.exists()):
-        split, stats = build_split(fetch_packages(cache))
+        split, stats = build_split(fetch_packages(cache, CORPORA[corpus]), corpus)
         cache.mkdir(parents=True, exist_ok=True)
         split.train.tofile(train_path)
         split.held_out.tofile(held_out_path)
         stats_path.write_text(json.dumps(stats, indent=2) + "\n")
     split = CorpusSplit(np.fromfile(train_path, dtype=np.uint8), np.fromfile(held_out_path, dtype=np.uint8))
-    return split, json.loads(stats_path.read_text())
+    stats = json.loads(stats_path.read_text())
+    if stats["packages"] != CORPORA[corpus]:
+        raise CorpusError(f"{cache} holds a corpus of {stats['packages']}, not '{corpus}'; use another --cache")
+    return split, stats

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .config import ModelShape
 
@@ -70,10 +71,11 @@ class Attention(nn.Module):
         self.heads = shape.num_attention_heads
         self.kv_heads = shape.num_key_value_heads
         self.head_dim = shape.head_dim
-        self.q_proj = nn.Linear(shape.hidden_size, self.heads * self.head_dim, bias=False)
-        self.k_proj = nn.Linear(shape.hidden_size, self.kv_heads * self.head_dim, bias=False)
-        self.v_proj = nn.Linear(shape.hidden_size, self.kv_heads * self.head_dim, bias=False)
-        self.o_proj = nn.Linear(self.heads * self.head_dim, shape.hidden_size, bias=False)
+        bias = shape.attention_bias
+        self.q_proj = nn.Linear(shape.hidden_size, self.heads * self.head_dim, bias=bias)
+        self.k_proj = nn.Linear(shape.hidden_size, self.kv_heads * self.head_dim, bias=bias)
+        self.v_proj = nn.Linear(shape.hidden_size, self.kv_heads * self.head_dim, bias=bias)
+        self.o_proj = nn.Linear(self.heads * self.head_dim, shape.hidden_size, bias=shape.output_bias)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 mask: torch.Tensor) -> tuple[torch.Tensor, LayerKV]:
@@ -140,6 +142,9 @@ class LlamaForCausalLM(nn.Module):
         self.shape = shape
         self.model = LlamaBackbone(shape)
         self.lm_head = nn.Linear(shape.hidden_size, shape.vocab_size, bias=False)
+        # Recompute each layer in the backward pass instead of keeping its activations: what
+        # lets long LoMA sequences of a real checkpoint fit (finetune.py turns it on).
+        self.gradient_checkpointing = False
         self.apply(self._initialise)
 
     @staticmethod
@@ -147,6 +152,8 @@ class LlamaForCausalLM(nn.Module):
         # transformers' Llama init (normal, std = initializer_range 0.02).
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
 
     def forward(self, input_ids: torch.Tensor, positions: torch.Tensor,
                 mask: torch.Tensor) -> ForwardResult:
@@ -156,7 +163,10 @@ class LlamaForCausalLM(nn.Module):
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         kv: list[LayerKV] = []
         for layer in self.model.layers:
-            x, layer_kv = layer(x, cos, sin, mask)
+            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+                x, layer_kv = checkpoint(layer, x, cos, sin, mask, use_reentrant=False)
+            else:
+                x, layer_kv = layer(x, cos, sin, mask)
             kv.append(layer_kv)
         return ForwardResult(self.lm_head(self.model.norm(x)), kv)
 
