@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from loma_reference.fixture_files import CaseSpec, seed, write_fixtures, write_json  # noqa: E402
+from loma_reference.fixture_files import CaseSpec, llama3_rope, seed, write_fixtures, write_json  # noqa: E402
 from loma_reference.kv_files import read_kv, write_kv  # noqa: E402
 from loma_reference.model import compress  # noqa: E402
 from loma_reference.safetensors_np import write_file  # noqa: E402
@@ -69,9 +69,8 @@ MODELS = [
             loma={"segment_length": 8, "compression_ratio": 2, "memory_token_ids": [40, 41, 42, 43]},
         ),
     ),
-    # transformers v5 style: no top-level rope_theta; everything under rope_parameters. With
-    # head_dim 16 and original_max_position_embeddings 256 the llama3 rule keeps two
-    # frequencies, interpolates one and divides five by `factor`.
+    # transformers v5 style: no top-level rope_theta; everything under rope_parameters (llama3
+    # RoPE with head_dim 16: see fixture_files.llama3_rope).
     ModelSpec(
         "llama3_v5_bf16",
         {
@@ -81,14 +80,7 @@ MODELS = [
             "tie_word_embeddings": True,
             "dtype": "bfloat16",
             "transformers_version": "5.0.0",
-            "rope_parameters": {
-                "rope_type": "llama3",
-                "rope_theta": 500000.0,
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 256,
-            },
+            "rope_parameters": llama3_rope(),
             "loma": {"segment_length": 16, "compression_ratio": 4, "memory_token_ids": [44, 45, 46, 47]},
         },
         weight_dtype="BF16",

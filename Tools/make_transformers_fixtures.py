@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from loma_reference.fixture_files import CaseSpec, seed, write_fixtures, write_json  # noqa: E402
+from loma_reference.fixture_files import CaseSpec, llama3_rope, seed, write_fixtures, write_json  # noqa: E402
 from loma_reference.kv_files import write_kv  # noqa: E402
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,9 +68,7 @@ _COMMON: dict[str, Any] = {
 }
 
 MODELS = [
-    # head_dim 16 gives eight frequencies; with original_max_position_embeddings 256 the llama3
-    # rule keeps two, interpolates one and divides five by `factor` (no wavelength sits near a
-    # band edge, so transformers' float32 inv_freq lands in the same band as float64 would).
+    # llama3 RoPE with head_dim 16: see fixture_files.llama3_rope.
     ModelSpec(
         "hf_llama3_rope",
         "llama",
@@ -78,14 +76,7 @@ MODELS = [
             **_COMMON,
             "num_attention_heads": 2,
             "num_key_value_heads": 1,
-            "rope_parameters": {
-                "rope_type": "llama3",
-                "rope_theta": 500000.0,
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 256,
-            },
+            "rope_parameters": llama3_rope(),
         },
         {"segment_length": 8, "compression_ratio": 2, "memory_token_ids": [44, 45, 46, 47]},
     ),

@@ -17,6 +17,21 @@ def seed(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
+def llama3_rope() -> dict[str, Any]:
+    """The llama3 `rope_parameters` of both generators' llama3 model. With head_dim 16 (eight
+    frequencies) and original_max_position_embeddings 256 the llama3 rule keeps two frequencies,
+    interpolates one and divides five by `factor`; no wavelength sits near a band edge, so
+    transformers' float32 inv_freq lands in the same band as float64 would. A new dict each call."""
+    return {
+        "rope_type": "llama3",
+        "rope_theta": 500000.0,
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 256,
+    }
+
+
 def write_json(path: str, data: Any) -> None:
     """Sorted keys, indent 2, a final newline: the form of every fixture JSON file."""
     with open(path, "w", encoding="utf-8") as handle:
