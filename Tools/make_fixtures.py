@@ -12,17 +12,15 @@ source when the engine compares.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from loma_reference.fixture_files import CaseSpec, llama3_rope, seed, write_fixtures, write_json  # noqa: E402
 from loma_reference.kv_files import read_kv, write_kv  # noqa: E402
 from loma_reference.model import compress  # noqa: E402
 from loma_reference.safetensors_np import write_file  # noqa: E402
@@ -71,9 +69,8 @@ MODELS = [
             loma={"segment_length": 8, "compression_ratio": 2, "memory_token_ids": [40, 41, 42, 43]},
         ),
     ),
-    # transformers v5 style: no top-level rope_theta; everything under rope_parameters. With
-    # head_dim 16 and original_max_position_embeddings 256 the llama3 rule keeps two
-    # frequencies, interpolates one and divides five by `factor`.
+    # transformers v5 style: no top-level rope_theta; everything under rope_parameters (llama3
+    # RoPE with head_dim 16: see fixture_files.llama3_rope).
     ModelSpec(
         "llama3_v5_bf16",
         {
@@ -83,14 +80,7 @@ MODELS = [
             "tie_word_embeddings": True,
             "dtype": "bfloat16",
             "transformers_version": "5.0.0",
-            "rope_parameters": {
-                "rope_type": "llama3",
-                "rope_theta": 500000.0,
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 256,
-            },
+            "rope_parameters": llama3_rope(),
             "loma": {"segment_length": 16, "compression_ratio": 4, "memory_token_ids": [44, 45, 46, 47]},
         },
         weight_dtype="BF16",
@@ -159,20 +149,6 @@ MODELS = [
 ]
 
 
-@dataclass(frozen=True)
-class CaseSpec:
-    name: str
-    model: str
-    position: int
-    segments: int
-    input_dtype: str = "f32"
-    layout: str = "heads_major"
-    method: str = "loma"
-    context_tokens: int = 0
-    description: str = ""
-    notes: list = field(default_factory=list)
-
-
 CASES = [
     CaseSpec("llama_gqa_single", "llama_gqa", 0, 1, description="one segment at position 0, no context, GQA 4/2"),
     CaseSpec(
@@ -214,13 +190,9 @@ CASES = [
 ]
 
 
-def _seed(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
-
-
 def _model_tensors(spec: ModelSpec) -> dict[str, np.ndarray]:
     """HF-named random weights, scaled so activations stay O(1) and softmax is not saturated."""
-    rng = np.random.default_rng(_seed(spec.name))
+    rng = np.random.default_rng(seed(spec.name))
     c = spec.config
     hidden, inter = c["hidden_size"], c["intermediate_size"]
     heads, kv_heads = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
@@ -259,9 +231,7 @@ def _model_tensors(spec: ModelSpec) -> dict[str, np.ndarray]:
 def write_model(spec: ModelSpec, models_dir: str) -> str:
     directory = os.path.join(models_dir, spec.name)
     os.makedirs(directory)
-    with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as handle:
-        json.dump(spec.config, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_json(os.path.join(directory, "config.json"), spec.config)
     tensors = {name: (spec.weight_dtype, values) for name, values in _model_tensors(spec).items()}
     metadata = {"format": "pt"}
     if spec.shards == 1:
@@ -277,16 +247,15 @@ def write_model(spec: ModelSpec, models_dir: str) -> str:
         write_file(os.path.join(directory, file_name), part, metadata)
         weight_map.update({name: file_name for name in part})
         total += sum(np.asarray(v).size * (2 if spec.weight_dtype == "BF16" else 4) for _, v in part.values())
-    with open(os.path.join(directory, "model.safetensors.index.json"), "w", encoding="utf-8") as handle:
-        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_json(os.path.join(directory, "model.safetensors.index.json"),
+               {"metadata": {"total_size": total}, "weight_map": weight_map})
     return directory
 
 
 def write_case(spec: CaseSpec, model: ModelSpec, models_dir: str, cases_dir: str) -> None:
     directory = os.path.join(cases_dir, spec.name)
     os.makedirs(directory)
-    rng = np.random.default_rng(_seed(spec.name))
+    rng = np.random.default_rng(seed(spec.name))
     c = model.config
     layers = c["num_hidden_layers"]
     kv_heads = c.get("num_key_value_heads", c["num_attention_heads"])
@@ -315,35 +284,14 @@ def write_case(spec: CaseSpec, model: ModelSpec, models_dir: str, cases_dir: str
         dtype="F32",
         positions=memory.positions,
     )
-    case = {
-        "model": spec.model,
-        "position": spec.position,
-        "method": spec.method,
-        "layout": spec.layout,
-        "input_dtype": spec.input_dtype,
-        "segments": spec.segments,
-        "has_context": spec.context_tokens > 0,
-        "description": spec.description,
-    }
-    with open(os.path.join(directory, "case.json"), "w", encoding="utf-8") as handle:
-        json.dump(case, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    spec.write_case_json(directory)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", default=DEFAULT_OUTPUT)
     arguments = parser.parse_args()
-    models_dir = os.path.join(arguments.output, "models")
-    cases_dir = os.path.join(arguments.output, "cases")
-    for directory in (models_dir, cases_dir):
-        shutil.rmtree(directory, ignore_errors=True)
-        os.makedirs(directory)
-    specs = {spec.name: spec for spec in MODELS}
-    for spec in MODELS:
-        write_model(spec, models_dir)
-    for case in CASES:
-        write_case(case, specs[case.model], models_dir, cases_dir)
+    write_fixtures(arguments.output, MODELS, CASES, write_model, write_case)
     print(f"wrote {len(MODELS)} models and {len(CASES)} cases under {arguments.output}")
     return 0
 

@@ -32,9 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from loma_reference.fixture_files import CaseSpec, llama3_rope, seed, write_fixtures, write_json  # noqa: E402
 from loma_reference.kv_files import write_kv  # noqa: E402
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,18 +58,6 @@ class ModelSpec:
     loma: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class CaseSpec:
-    """One memory pass: the model, the first raw token's position, segments and context length."""
-
-    name: str
-    model: str
-    position: int
-    segments: int
-    context_tokens: int
-    description: str
-
-
 _COMMON: dict[str, Any] = {
     "hidden_size": 32,
     "intermediate_size": 64,
@@ -81,9 +68,7 @@ _COMMON: dict[str, Any] = {
 }
 
 MODELS = [
-    # head_dim 16 gives eight frequencies; with original_max_position_embeddings 256 the llama3
-    # rule keeps two, interpolates one and divides five by `factor` (no wavelength sits near a
-    # band edge, so transformers' float32 inv_freq lands in the same band as float64 would).
+    # llama3 RoPE with head_dim 16: see fixture_files.llama3_rope.
     ModelSpec(
         "hf_llama3_rope",
         "llama",
@@ -91,14 +76,7 @@ MODELS = [
             **_COMMON,
             "num_attention_heads": 2,
             "num_key_value_heads": 1,
-            "rope_parameters": {
-                "rope_type": "llama3",
-                "rope_theta": 500000.0,
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 256,
-            },
+            "rope_parameters": llama3_rope(),
         },
         {"segment_length": 8, "compression_ratio": 2, "memory_token_ids": [44, 45, 46, 47]},
     ),
@@ -134,17 +112,13 @@ MODELS = [
 ]
 
 CASES = [
-    CaseSpec("hf_llama3_rope_context_2seg", "hf_llama3_rope", 12, 2, 3,
-             "llama3 RoPE (transformers' rope init), GQA 2/1; 3 context tokens, two segments from 12"),
-    CaseSpec("hf_llama_linear_bias_2seg", "hf_llama_linear_bias", 4, 2, 0,
-             "linear RoPE, q/k/v/o and MLP biases, GQA 4/2; two segments from 4"),
-    CaseSpec("hf_qwen2_bias_context", "hf_qwen2_bias", 6, 1, 2,
-             "Qwen2 q/k/v biases, tied embeddings, one repeated memory token id; 2 context tokens"),
+    CaseSpec("hf_llama3_rope_context_2seg", "hf_llama3_rope", 12, 2, context_tokens=3,
+             description="llama3 RoPE (transformers' rope init), GQA 2/1; 3 context tokens, two segments from 12"),
+    CaseSpec("hf_llama_linear_bias_2seg", "hf_llama_linear_bias", 4, 2, context_tokens=0,
+             description="linear RoPE, q/k/v/o and MLP biases, GQA 4/2; two segments from 4"),
+    CaseSpec("hf_qwen2_bias_context", "hf_qwen2_bias", 6, 1, context_tokens=2,
+             description="Qwen2 q/k/v biases, tied embeddings, one repeated memory token id; 2 context tokens"),
 ]
-
-
-def _seed(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
 
 
 def build_model(spec: ModelSpec, torch: Any, transformers: Any) -> Any:
@@ -153,9 +127,9 @@ def build_model(spec: ModelSpec, torch: Any, transformers: Any) -> Any:
     config_class = transformers.LlamaConfig if spec.architecture == "llama" else transformers.Qwen2Config
     config = config_class(**spec.config)
     model_class = transformers.LlamaForCausalLM if spec.architecture == "llama" else transformers.Qwen2ForCausalLM
-    torch.manual_seed(_seed(spec.name))
+    torch.manual_seed(seed(spec.name))
     model = model_class(config).to(torch.float32)
-    generator = torch.Generator().manual_seed(_seed(spec.name))
+    generator = torch.Generator().manual_seed(seed(spec.name))
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             noise = torch.randn(parameter.shape, generator=generator, dtype=torch.float32)
@@ -178,9 +152,7 @@ def write_model(spec: ModelSpec, models_dir: str, torch: Any, transformers: Any)
     with open(config_path, encoding="utf-8") as handle:
         config = json.load(handle)
     config["loma"] = spec.loma
-    with open(config_path, "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_json(config_path, config)
     for extra in ("generation_config.json",):
         path = os.path.join(directory, extra)
         if os.path.exists(path):
@@ -242,7 +214,7 @@ def write_case(case: CaseSpec, spec: ModelSpec, models_dir: str, cases_dir: str,
     config = model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     shape = (config.num_hidden_layers, config.num_key_value_heads)
-    rng = np.random.default_rng(_seed(case.name))
+    rng = np.random.default_rng(seed(case.name))
 
     def kv(tokens: int) -> tuple[np.ndarray, np.ndarray]:
         # Rounded to float32 first: the file holds F32, and both sides must start from it.
@@ -256,28 +228,14 @@ def write_case(case: CaseSpec, spec: ModelSpec, models_dir: str, cases_dir: str,
         write_kv(os.path.join(directory, "context.safetensors"), *context, dtype="F32")
     memory_k, memory_v, positions = memory_pass(model, spec, case, keys, values, context, torch, transformers)
     write_kv(os.path.join(directory, "expected.safetensors"), memory_k, memory_v, dtype="F32", positions=positions)
-    description = {
-        "model": spec.name,
-        "position": case.position,
-        "method": "loma",
-        "layout": "heads_major",
-        "input_dtype": "f32",
-        "segments": case.segments,
-        "has_context": case.context_tokens > 0,
-        "description": case.description,
-    }
-    with open(os.path.join(directory, "case.json"), "w", encoding="utf-8") as handle:
-        json.dump(description, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    case.write_case_json(directory)
     recorded = {
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
         "rope_type": spec.config["rope_parameters"]["rope_type"],
         "inv_freq": [float(x) for x in model.model.rotary_emb.inv_freq.double().tolist()],
     }
-    with open(os.path.join(directory, "transformers.json"), "w", encoding="utf-8") as handle:
-        json.dump(recorded, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_json(os.path.join(directory, "transformers.json"), recorded)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,16 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_transformers_fixtures: {error}; run Tools/make_transformers_fixtures.sh", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    models_dir = os.path.join(arguments.output, "models")
-    cases_dir = os.path.join(arguments.output, "cases")
-    for directory in (models_dir, cases_dir):
-        shutil.rmtree(directory, ignore_errors=True)
-        os.makedirs(directory)
-    specs = {spec.name: spec for spec in MODELS}
-    for spec in MODELS:
-        write_model(spec, models_dir, torch, transformers)
-    for case in CASES:
-        write_case(case, specs[case.model], models_dir, cases_dir, torch, transformers)
+    write_fixtures(arguments.output, MODELS, CASES,
+                   lambda spec, models_dir: write_model(spec, models_dir, torch, transformers),
+                   lambda case, spec, models_dir, cases_dir: write_case(case, spec, models_dir, cases_dir,
+                                                                        torch, transformers))
     print(f"wrote {len(MODELS)} models and {len(CASES)} cases under {arguments.output} "
           f"(torch {torch.__version__}, transformers {transformers.__version__})")
     return 0

@@ -79,7 +79,7 @@ extension ServiceSettings {
     /// Checks between keys, after every source has been applied.
     private func checkConsistency() throws {
         if storeMode == .memory, !storeDirectory.isEmpty {
-            throw SettingsError(source: .file("(effective settings)"), key: "store.directory", value: SettingValue.quoted(storeDirectory),
+            throw SettingsError(source: .file("(effective settings)"), key: "store.directory", value: TOMLValue.quoted(storeDirectory),
                                 problem: "only used when store.mode = \"durable\"")
         }
     }

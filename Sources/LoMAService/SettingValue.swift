@@ -1,3 +1,5 @@
+import TOML
+
 /// A setting's value as the file, a flag or the environment gave it, before it is checked.
 public enum SettingValue: Sendable, Equatable, CustomStringConvertible {
     case integer(Int)
@@ -10,28 +12,9 @@ public enum SettingValue: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .integer(let value): "\(value)"
         case .number(let value): "\(value)"
-        case .string(let value): Self.quoted(value)
-        case .strings(let values): "[" + values.map(Self.quoted).joined(separator: ", ") + "]"
+        case .string(let value): TOMLValue.quoted(value)
+        case .strings(let values): "[" + values.map(TOMLValue.quoted).joined(separator: ", ") + "]"
         }
-    }
-
-    /// A TOML basic string.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16).uppercased()
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 }
 

@@ -196,15 +196,7 @@ extension TOMLParser {
         }
         while true {
             skipBlanks()
-            let start = index
-            let path = try key()
-            guard depth + path.count <= TOMLDocument.maximumDepth else {
-                throw failure("keys nested deeper than \(TOMLDocument.maximumDepth) levels", at: start)
-            }
-            try expect("=", "'=' after the key")
-            skipBlanks()
-            let value = try value(depth: depth + path.count)
-            do { try tree.assign(path, value, in: table) } catch { throw failure(error.reason, at: start) }
+            try keyValue(in: table, depth: depth)
             skipBlanks()
             switch current {
             case ",": index += 1

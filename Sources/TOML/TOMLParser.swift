@@ -55,19 +55,25 @@ struct TOMLParser {
                 (table, depth) = try header()
                 try endOfLine()
             default:
-                let start = index
-                let path = try key()
-                guard depth + path.count <= TOMLDocument.maximumDepth else {
-                    throw failure("keys nested deeper than \(TOMLDocument.maximumDepth) levels", at: start)
-                }
-                try expect("=", "'=' after the key")
-                skipBlanks()
-                let value = try value(depth: depth + path.count)
-                do { try tree.assign(path, value, in: table) } catch { throw failure(error.reason, at: start) }
+                try keyValue(in: table, depth: depth)
                 try endOfLine()
             }
         }
         return tree.root.value
+    }
+
+    /// `key = value`, at the top level or inside an inline table: assigns the value in `table`,
+    /// whose keys already stand `depth` levels deep.
+    mutating func keyValue(in table: TOMLTree.Table, depth: Int) throws(TOMLError) {
+        let start = index
+        let path = try key()
+        guard depth + path.count <= TOMLDocument.maximumDepth else {
+            throw failure("keys nested deeper than \(TOMLDocument.maximumDepth) levels", at: start)
+        }
+        try expect("=", "'=' after the key")
+        skipBlanks()
+        let value = try value(depth: depth + path.count)
+        do { try tree.assign(path, value, in: table) } catch { throw failure(error.reason, at: start) }
     }
 
     /// `[a.b]` or `[[a.b]]`: the table it opens and its depth.

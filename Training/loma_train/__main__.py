@@ -23,6 +23,30 @@ from .report import results_table
 from .training import Trainer, TrainingError
 
 
+# `finetune`'s settings flags: flag, the FineTuneSettings field it sets, help (the default is added).
+_FINETUNE_FLAGS = [
+    ("objective", "objective", "loma, or lm for the full-attention twin"),
+    ("segment-length", "segment_length", "tokens per segment"),
+    ("ratio", "compression_ratio", "compression ratio (4 or 8)"),
+    ("segments", "segments_per_sequence", "segments per training sequence"),
+    ("batch-size", "batch_size", "sequences per step"),
+    ("steps", "steps", "optimizer steps"),
+    ("learning-rate", "learning_rate", "peak learning rate (cosine decay to a tenth)"),
+    ("warmup-steps", "warmup_steps", "linear warmup steps"),
+    ("lora-rank", "lora_rank", "LoRA rank"),
+    ("lora-alpha", "lora_alpha", "LoRA alpha (scale alpha/rank)"),
+    ("eval-every", "eval_every", "steps between held-out evaluations"),
+    ("eval-windows", "eval_windows", "held-out windows per evaluation"),
+    ("checkpoint-every", "checkpoint_every", "steps between checkpoints"),
+    ("seed", "seed", "seed of the new rows, adapters and batches"),
+]
+
+
+def _add_device_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    command.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loma_train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--run", type=Path, required=True, help="run folder: checkpoint, log, metrics")
     train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     train.add_argument("--steps", type=int, help="override the preset's step count")
-    train.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    train.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    _add_device_flags(train)
     train.add_argument("--export", type=Path, help="export the final model to this folder")
     export = commands.add_parser("export", help="export a run's checkpoint as a Hugging Face folder")
     export.add_argument("--run", type=Path, required=True)
@@ -48,28 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     finetune.add_argument("--resume", action="store_true", help="continue the run's checkpoint (--steps may extend it)")
     finetune.add_argument("--base", help="base checkpoint: a .gguf file or a Hugging Face folder")
     defaults = FineTuneSettings(base="")
-    for flag, value, text in [
-            ("objective", defaults.objective, "loma, or lm for the full-attention twin"),
-            ("segment-length", defaults.segment_length, "tokens per segment"),
-            ("ratio", defaults.compression_ratio, "compression ratio (4 or 8)"),
-            ("segments", defaults.segments_per_sequence, "segments per training sequence"),
-            ("batch-size", defaults.batch_size, "sequences per step"),
-            ("steps", defaults.steps, "optimizer steps"),
-            ("learning-rate", defaults.learning_rate, "peak learning rate (cosine decay to a tenth)"),
-            ("warmup-steps", defaults.warmup_steps, "linear warmup steps"),
-            ("lora-rank", defaults.lora_rank, "LoRA rank"),
-            ("lora-alpha", defaults.lora_alpha, "LoRA alpha (scale alpha/rank)"),
-            ("eval-every", defaults.eval_every, "steps between held-out evaluations"),
-            ("eval-windows", defaults.eval_windows, "held-out windows per evaluation"),
-            ("checkpoint-every", defaults.checkpoint_every, "steps between checkpoints"),
-            ("seed", defaults.seed, "seed of the new rows, adapters and batches")]:
+    for flag, field, text in _FINETUNE_FLAGS:
+        value = getattr(defaults, field)
         finetune.add_argument(f"--{flag}", type=type(value), default=None, help=f"{text} (default {value})")
     finetune.add_argument("--lora-targets", default=None, help=f"comma-separated (default {','.join(ALL_TARGETS)})")
     finetune.add_argument("--full", action="store_true", help="fine-tune every weight instead of LoRA")
     finetune.add_argument("--no-gradient-checkpointing", action="store_true",
                           help="keep activations (faster, more memory)")
-    finetune.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    finetune.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    _add_device_flags(finetune)
     finetune.add_argument("--name", help="the delta's name (default: the --export-delta folder's name)")
     finetune.add_argument("--export-delta", type=Path, help="at the end, write the delta here (Models/deltas/NAME)")
     finetune.add_argument("--export-folder", type=Path,
@@ -114,12 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             tuner = FineTuner.resume(args.run, args.cache.parent, device="cpu", threads=args.threads)
             if not args.delta and not args.folder:
                 raise FineTuneError("finetune-export needs --delta and/or --folder")
-            if args.delta:
-                tuner.export_delta(args.delta, args.name or args.delta.name)
-                print(f"delta: {args.delta}")
-            if args.folder:
-                tuner.export_folder(args.folder, args.delta)
-                print(f"folder: {args.folder}")
+            _export(tuner, args.delta, args.folder, args.name)
         else:
             print(results_table(args.folders))
     except (CorpusError, TrainingError, FineTuneError, BaseModelError, ValueError) as error:
@@ -137,12 +141,8 @@ def run_finetune(args: argparse.Namespace) -> None:
     else:
         if not args.base:
             raise FineTuneError("finetune needs --base (a .gguf file or a Hugging Face folder) unless --resume")
-        overrides = {field: getattr(args, flag) for flag, field in [
-            ("objective", "objective"), ("segment_length", "segment_length"), ("ratio", "compression_ratio"),
-            ("segments", "segments_per_sequence"), ("batch_size", "batch_size"), ("steps", "steps"),
-            ("learning_rate", "learning_rate"), ("warmup_steps", "warmup_steps"), ("lora_rank", "lora_rank"),
-            ("lora_alpha", "lora_alpha"), ("eval_every", "eval_every"), ("eval_windows", "eval_windows"),
-            ("checkpoint_every", "checkpoint_every"), ("seed", "seed")] if getattr(args, flag) is not None}
+        overrides = {field: getattr(args, flag.replace("-", "_")) for flag, field, _ in _FINETUNE_FLAGS
+                     if getattr(args, flag.replace("-", "_")) is not None}
         if "learning_rate" in overrides:
             overrides["min_learning_rate"] = overrides["learning_rate"] / 10
         if args.lora_targets:
@@ -151,12 +151,18 @@ def run_finetune(args: argparse.Namespace) -> None:
                                     gradient_checkpointing=not args.no_gradient_checkpointing, **overrides)
         tuner = FineTuner.create(args.run, settings, cache, args.device, args.threads)
     tuner.train()
-    if args.export_delta:
-        tuner.export_delta(args.export_delta, args.name or args.export_delta.name)
-        print(f"delta: {args.export_delta}")
-    if args.export_folder:
-        tuner.export_folder(args.export_folder, args.export_delta)
-        print(f"folder: {args.export_folder}")
+    _export(tuner, args.export_delta, args.export_folder, args.name)
+
+
+def _export(tuner: FineTuner, delta: Path | None, folder: Path | None, name: str | None) -> None:
+    """The delta (named `name`, else after its folder) and/or the full folder (from the delta when
+    both are given), as `finetune` and `finetune-export` write them."""
+    if delta:
+        tuner.export_delta(delta, name or delta.name)
+        print(f"delta: {delta}")
+    if folder:
+        tuner.export_folder(folder, delta)
+        print(f"folder: {folder}")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import os
-import platform
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,12 +28,11 @@ from .base_model import BaseCheckpoint, load_base
 from .bpe_corpus import tokenized_split
 from .bpe_vocabulary import BPEVocabulary, extend_tokenizer
 from .corpus import CorpusSplit, load_corpus
-from .data import held_out_windows, training_windows
 from .delta import DeltaContents, merge_delta, write_delta, write_model_folder
 from .layout import SequenceLayout, causal_layout, loma_layout
+from .loop import LossTotals, TrainingLoop, default_device, learning_rate
 from .lora import ALL_TARGETS, ExtendedEmbedding, ExtendedHead, LoRALinear, apply_lora, new_rows_like
 from .model import LlamaForCausalLM
-from .objective import loss_terms
 
 
 class FineTuneError(RuntimeError):
@@ -95,15 +90,6 @@ class FineTuneSettings:
     @staticmethod
     def from_dict(data: dict) -> "FineTuneSettings":
         return FineTuneSettings(**{**data, "lora_targets": tuple(data["lora_targets"])})
-
-
-def learning_rate(settings: FineTuneSettings, step: int) -> float:
-    """Linear warmup, then cosine decay to the minimum (as training.py)."""
-    if step < settings.warmup_steps:
-        return settings.learning_rate * (step + 1) / settings.warmup_steps
-    progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return settings.min_learning_rate + (settings.learning_rate - settings.min_learning_rate) * cosine
 
 
 @dataclass
@@ -210,7 +196,7 @@ def result_config(base: BaseCheckpoint, settings: FineTuneSettings, vocabulary: 
     return config
 
 
-class FineTuner:
+class FineTuner(TrainingLoop):
     def __init__(self, run: Path, settings: FineTuneSettings, cache: Path, device: str, threads: int) -> None:
         settings.check()
         self.run, self.settings, self.device, self.threads = run, settings, device, threads
@@ -235,10 +221,6 @@ class FineTuner:
         self.last_eval: dict = {}
         self.last_train: dict = {}
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.run / "checkpoint.pt"
-
     @staticmethod
     def create(run: Path, settings: FineTuneSettings, cache: Path, device: str | None, threads: int) -> "FineTuner":
         checkpoint = run / "checkpoint.pt"
@@ -246,7 +228,7 @@ class FineTuner:
             raise FineTuneError(f"{checkpoint} exists; pass --resume to continue it or choose another --run")
         run.mkdir(parents=True, exist_ok=True)
         (run / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
-        return FineTuner(run, settings, cache, device or _default_device(), threads)
+        return FineTuner(run, settings, cache, device or default_device(), threads)
 
     @staticmethod
     def resume(run: Path, cache: Path, device: str | None, threads: int, steps: int | None = None) -> "FineTuner":
@@ -254,7 +236,7 @@ class FineTuner:
         path = run / "checkpoint.pt"
         if not path.exists():
             raise FineTuneError(f"--resume: no checkpoint at {path}")
-        device = device or _default_device()
+        device = device or default_device()
         state = torch.load(path, map_location=device, weights_only=False)
         settings = FineTuneSettings.from_dict(state["settings"])
         if steps is not None:
@@ -266,19 +248,11 @@ class FineTuner:
         with torch.no_grad():
             for name, parameter in trainable.items():
                 parameter.copy_(state["trainable"][name])
-        tuner.optimizer.load_state_dict(state["optimizer"])
-        tuner.step, tuner.elapsed, tuner.raw_tokens = state["step"], state["elapsed"], state["raw_tokens"]
-        tuner.last_eval, tuner.last_train = state.get("last_eval", {}), state.get("last_train", {})
+        tuner._restore_progress(state)
+        tuner.raw_tokens = state["raw_tokens"]
         return tuner
 
     # -- training ---------------------------------------------------------------------------
-
-    def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else nullcontext()
-
-    def _log(self, record: dict) -> None:
-        with open(self.run / "metrics.jsonl", "a") as log:
-            log.write(json.dumps(record) + "\n")
 
     def train(self, until: int | None = None) -> None:
         """Trains to `settings.steps` (or stops after step `until`, as an interruption would)."""
@@ -288,44 +262,19 @@ class FineTuner:
         model.train()
         parameters = list(self.tuned.trainable().values())
         raw_per_step = settings.batch_size * settings.segments_per_sequence * settings.segment_length
-        totals = _Totals()
+        totals = LossTotals()
         bar = tqdm(total=settings.steps, initial=self.step, desc=self.run.name, unit="step", dynamic_ncols=True)
         while self.step < last:
             started = time.monotonic()
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate(settings, self.step) * group["lr_scale"]
-            windows = training_windows(self.corpus.train, settings.seed, self.step, settings.batch_size,
-                                       self.layout.window_length)
-            batch = self.layout.batch(windows, self.device)
-            with self._autocast():
-                terms = loss_terms(model, batch, settings.repetition_weight)
-            self.optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, settings.grad_clip)
-            self.optimizer.step()
-            self.step += 1
+            batch, terms = self._train_step(model, parameters, settings)
             self.raw_tokens += raw_per_step
             seconds = time.monotonic() - started
             self.elapsed += seconds
             totals.add(terms)
-            postfix = {"lm": f"{terms.lm.item():.3f}",
-                       "tok/s": f"{batch.input_ids.numel() / seconds:.0f}"}
-            if terms.repetition is not None:
-                postfix["rep"] = f"{terms.repetition.item():.3f}"
-            bar.set_postfix(postfix)
-            bar.update(1)
-            if self.step % settings.eval_every == 0 or self.step == settings.steps:
-                self.last_train = totals.summary()
-                totals = _Totals()
-                self.last_eval = self.evaluate()
-                record = {"step": self.step, "elapsed_s": round(self.elapsed, 1),
-                          "lr": learning_rate(settings, self.step - 1),
-                          "sequence_tokens_per_s": round(self.step_tokens * self.step / max(self.elapsed, 1e-9), 1),
-                          "train": self.last_train, "held_out": self.last_eval}
-                self._log(record)
-                bar.write(json.dumps(record))
-            if self.step % settings.checkpoint_every == 0 or self.step == settings.steps:
-                self.save_checkpoint()
+            self._show_step(bar, terms, **{"tok/s": f"{batch.input_ids.numel() / seconds:.0f}"})
+            totals = self._evaluate_and_checkpoint(settings, totals, bar)
         bar.close()
 
     @property
@@ -333,34 +282,23 @@ class FineTuner:
         """Tokens the model runs per step (raw, memory and repetition slots alike)."""
         return self.settings.batch_size * self.layout.length
 
-    @torch.no_grad()
+    def _record_extras(self) -> dict:
+        return {"sequence_tokens_per_s": round(self.step_tokens * self.step / max(self.elapsed, 1e-9), 1)}
+
     def evaluate(self) -> dict:
-        settings = self.settings
-        model = self.tuned.model
-        model.eval()
-        windows = held_out_windows(self.corpus.held_out, settings.eval_windows, self.layout.window_length)
-        totals = _Totals()
-        for chunk in windows.split(settings.batch_size):
-            with self._autocast():
-                totals.add(loss_terms(model, self.layout.batch(chunk, self.device), settings.repetition_weight))
-        model.train()
-        return totals.summary()
+        return self._held_out(self.tuned.model, self.settings)
 
     def save_checkpoint(self) -> None:
-        temporary = self.checkpoint_path.with_suffix(".tmp")
-        torch.save({"settings": self.settings.to_dict(),
-                    "trainable": {name: p.detach().cpu() for name, p in self.tuned.trainable().items()},
-                    "optimizer": self.optimizer.state_dict(), "step": self.step, "elapsed": self.elapsed,
-                    "raw_tokens": self.raw_tokens, "last_eval": self.last_eval, "last_train": self.last_train},
-                   temporary)
-        os.replace(temporary, self.checkpoint_path)
+        self._save_checkpoint({"settings": self.settings.to_dict(),
+                               "trainable": {name: p.detach().cpu() for name, p in self.tuned.trainable().items()},
+                               "raw_tokens": self.raw_tokens})
 
     # -- export -----------------------------------------------------------------------------
 
     def summary(self) -> dict:
         return {
             "steps": self.step, "training_seconds": round(self.elapsed, 1), "raw_tokens": self.raw_tokens,
-            "device": self.device if self.device != "cpu" else f"cpu, threads={self.threads}, {platform.machine()}",
+            "device": self._device_description(),
             "trainable_parameters": sum(p.numel() for p in self.tuned.trainable().values()),
             "final_train": self.last_train, "final_held_out": self.last_eval,
             "corpus": self.corpus_stats, "torch": torch.__version__,
@@ -435,28 +373,3 @@ def export_base_folder(base_path: Path, folder: Path, settings: FineTuneSettings
     tokenizer = copy.deepcopy(base.tokenizer)
     extend_tokenizer(tokenizer, tuned.vocabulary)
     tokenizer.save_pretrained(str(folder))
-
-
-class _Totals:
-    def __init__(self) -> None:
-        self.loss = self.lm = self.repetition = 0.0
-        self.correct = self.count = self.steps = 0
-
-    def add(self, terms) -> None:
-        self.loss += terms.total.item(); self.lm += terms.lm.item(); self.steps += 1
-        if terms.repetition is not None:
-            self.repetition += terms.repetition.item()
-            self.correct += terms.repetition_correct; self.count += terms.repetition_count
-
-    def summary(self) -> dict:
-        steps = max(1, self.steps)
-        summary = {"loss": self.loss / steps, "lm_loss": self.lm / steps}
-        if self.count:
-            summary["repetition_loss"] = self.repetition / steps
-            summary["repetition_accuracy"] = self.correct / self.count
-        return {key: round(value, 4) for key, value in summary.items()}
-
-
-def _default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
