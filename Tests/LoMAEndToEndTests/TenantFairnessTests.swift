@@ -96,9 +96,12 @@ struct TenantFairnessTests {
         #expect(stats.tenant.name == "beta")
         // With A's share of 4 waiting and one running, first come first served would make each B
         // request wait for about five of A's passes; in turn it waits for the running one, and
-        // at most one more that was handed out before B's request was read.
-        let total = floodPassesDuringQuiet.reduce(0, +)
-        #expect(total <= 2 * Self.quietRequests, "A passes finished during B's requests: \(floodPassesDuringQuiet)")
+        // at most one more that was handed out before B's request was read. The passes are
+        // counted as A's clients receive them, so on a loaded machine a reply read late lands in
+        // a later B request's count: the median is what shows the order (about five under first
+        // come first served), the few late reads do not move it.
+        let median = floodPassesDuringQuiet.sorted()[floodPassesDuringQuiet.count / 2]
+        #expect(median <= 2, "A passes finished during B's requests: \(floodPassesDuringQuiet)")
         #expect(daemon.daemon.process.isRunning)
     }
 }
