@@ -9,7 +9,7 @@ import time
 import zmq
 import zmq.asyncio
 
-from .connection import MONITORED_EVENTS, Answer, ConnectionCore, frames_of
+from .connection import Answer, ConnectionCore, frames_of
 from .curve import CurveKeys
 from .loma.v1 import envelope_pb2
 from .tensors import OutgoingTensor
@@ -34,23 +34,14 @@ class AsyncConnection(ConnectionCore):
 
     def close(self) -> None:
         if self._socket is not None:
-            self._socket.disable_monitor()
-            if self._monitor is not None:
-                self._monitor.close(linger=0)
-            self._socket.close(linger=0)
+            self.close_dealer(self._socket, self._monitor)
             self._socket = self._monitor = None
 
     async def _ready_socket(self) -> tuple[zmq.asyncio.Socket, zmq.asyncio.Socket]:
         if self._socket is not None and self._monitor is not None and await self._saw_trouble(self._monitor):
             self.close()  # the daemon went away since the last request; a fresh socket reports the present
         if self._socket is None or self._monitor is None:
-            self.check_socket_file()
-            socket = self._context.socket(zmq.DEALER)
-            self.configure(socket)
-            self.watch_new_socket()
-            self._monitor = socket.get_monitor_socket(MONITORED_EVENTS)
-            socket.connect(self.endpoint)
-            self._socket = socket
+            self._socket, self._monitor = self.open_dealer(self._context)
         return self._socket, self._monitor
 
     async def _saw_trouble(self, monitor: zmq.asyncio.Socket) -> bool:

@@ -17,7 +17,7 @@ import itertools
 import os
 import stat
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import zmq
 from google.protobuf.message import DecodeError
@@ -28,6 +28,10 @@ from .endpoint import Endpoint, parse_endpoint
 from .errors import LomadError, LomadTimeout, LomadUnavailable, MalformedReply, NotAdmitted, status_error
 from .loma.v1 import envelope_pb2, status_pb2
 from .tensors import OutgoingTensor
+
+# The socket class of a context: zmq.Socket for the blocking connection, zmq.asyncio.Socket for the
+# asyncio one.
+SocketT = TypeVar("SocketT", bound=zmq.Socket)
 
 # A refused connection shows as CLOSED (the failed attempt's descriptor) then CONNECT_RETRIED;
 # an established connection that drops shows DISCONNECTED then CONNECT_RETRIED, and is left to
@@ -104,6 +108,25 @@ class ConnectionCore:
         if self.curve is not None:
             self.curve.apply(socket)
 
+    def open_dealer(self, context: zmq.Context[SocketT]) -> tuple[SocketT, SocketT]:
+        """A fresh DEALER socket connecting to the endpoint, and the monitor that reports its
+        connection's fate: the blocking and the asyncio connection differ only in their context."""
+        self.check_socket_file()
+        socket = context.socket(zmq.DEALER)
+        self.configure(socket)
+        self.watch_new_socket()
+        monitor = socket.get_monitor_socket(MONITORED_EVENTS)
+        socket.connect(self.endpoint)
+        return socket, monitor
+
+    @staticmethod
+    def close_dealer(socket: zmq.Socket, monitor: zmq.Socket | None) -> None:
+        """Closes what `open_dealer` opened, the monitor first, without waiting for unsent frames."""
+        socket.disable_monitor()
+        if monitor is not None:
+            monitor.close(linger=0)
+        socket.close(linger=0)
+
     def watch_new_socket(self) -> None:
         self._previous_event = 0
         self._handshakes_cut = 0
@@ -179,10 +202,7 @@ class Connection(ConnectionCore):
 
     def close(self) -> None:
         if self._socket is not None:
-            self._socket.disable_monitor()
-            if self._monitor is not None:
-                self._monitor.close(linger=0)
-            self._socket.close(linger=0)
+            self.close_dealer(self._socket, self._monitor)
             self._socket = self._monitor = None
 
     def _ready_socket(self) -> tuple[zmq.Socket, zmq.Socket]:
@@ -190,13 +210,7 @@ class Connection(ConnectionCore):
             # The daemon went away since the last request; a fresh socket reports the present.
             self.close()
         if self._socket is None or self._monitor is None:
-            self.check_socket_file()
-            socket = self._context.socket(zmq.DEALER)
-            self.configure(socket)
-            self.watch_new_socket()
-            self._monitor = socket.get_monitor_socket(MONITORED_EVENTS)
-            socket.connect(self.endpoint)
-            self._socket = socket
+            self._socket, self._monitor = self.open_dealer(self._context)
         return self._socket, self._monitor
 
     def _saw_trouble(self, monitor: zmq.Socket) -> bool:
