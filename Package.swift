@@ -41,6 +41,9 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // (hiredis without pkgConfig: its .pc adds -D_FILE_OFFSET_BITS=64, a flag SwiftPM refuses.)
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
         // transport
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -62,6 +65,11 @@ let package = Package(
         // CRC-32C for the store's record checksums (SSE4.2 picked at run time, a table otherwise).
         .target(name: "CLoMAChecksum"),
         .target(name: "LoMAStore", dependencies: ["CLMDB", "CLoMAChecksum"]),
+        // Safe Swift over hiredis: connections with timeouts, pools, Redis Cluster routing.
+        // Knows nothing of the store.
+        .target(name: "Redis", dependencies: ["CHiredis"]),
+        // The store's shared tier (`SharedTier`) on Redis/Valkey: key schema, blobs, scripts.
+        .target(name: "LoMASharedTier", dependencies: ["LoMAStore", "Redis", "CLoMAChecksum", "CSodium"]),
 
         // wire
         // (LoMATensorIO for the one wire <-> dtype/layout mapping the daemon and lomactl share.)
@@ -76,7 +84,7 @@ let package = Package(
         .target(name: "LoMAOperations", dependencies: ["LoMARuntime", "LoMAProtocol", "LoMATensorIO", "LoMAModel", "LoMAStore", "ZeroMQ", logging]),
         // The service kit: settings, clients file, logs, metrics, signals, and the composition of a daemon.
         .target(name: "LoMAService", dependencies: ["LoMARuntime", "LoMAOperations", "LoMAProtocol", "LoMAModel", "LoMAStore",
-                                                   "ZeroMQ", logging, coreMetrics, prometheus, "TOML"]),
+                                                   "LoMASharedTier", "Redis", "ZeroMQ", logging, coreMetrics, prometheus, "TOML"]),
 
         // clients
         .target(name: "LoMAClient", dependencies: ["ZeroMQ", "LoMAProtocol"]),

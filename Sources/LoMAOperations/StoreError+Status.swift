@@ -11,6 +11,7 @@ extension StoreError {
         case .resourceExhausted: .resourceExhausted(message)
         case .internal: .internalError(message)
         case .dataLoss: .dataLoss(message)
+        case .unavailable: .unavailable(message)
         }
     }
 }

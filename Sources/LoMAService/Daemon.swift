@@ -69,7 +69,9 @@ public final class Daemon: Sendable {
             let registry = try loadModels(settings, metrics: metrics)
             applyTenants(try allowList(settings), settings)
             notifier.status("opening the \(settings.storeMode.rawValue) store")
-            store = try CompressedMemoryStore(configuration: storeConfiguration(settings))
+            var storeSettings = storeConfiguration(settings)
+            storeSettings.sharedTier = try SharedTierSetup.make(settings, models: try modelDirectories(settings), metrics: metrics, logger: logger)
+            store = try CompressedMemoryStore(configuration: storeSettings)
             logger.info("store opened", metadata: ["mode": "\(settings.storeMode.rawValue)",
                                                    "ram_budget_bytes": "\(settings.storeRAMBudgetBytes)"])
             var configuration = try settings.serverConfiguration(defaultEndpoint: sources.defaultEndpoint)
@@ -102,6 +104,12 @@ public final class Daemon: Sendable {
             logger.critical("lomad could not start", metadata: ["error": "\(error)"])
             throw StartupFailure()
         }
+    }
+
+    /// Each model's directory by name: what the shared tier fingerprints into model identities.
+    private func modelDirectories(_ settings: ServiceSettings) throws -> [String: URL] {
+        try settings.models.map { try ModelRegistry.Specification(parsing: $0) }
+            .reduce(into: [:]) { $0[$1.name] = $1.directory }
     }
 
     /// Loads each model in turn, so `systemctl status` shows which one a slow start is on.

@@ -17,7 +17,10 @@ import Synchronization
 /// `lomad_store_prefix_entries`, `lomad_store_evictions_total`, `lomad_store_reads_total{result}`
 /// (`ram_hit`, `ram_miss`, `damaged`, `unverified`), `lomad_store_damaged_records`,
 /// `lomad_model_load_seconds{model}`, `lomad_connections`, `lomad_refused_connections_total`,
-/// `lomad_held_reply_bytes`, `lomad_refused_replies_total`.
+/// `lomad_held_reply_bytes`, `lomad_refused_replies_total`, and with a shared tier
+/// `lomad_shared_tier_up`, `lomad_shared_tier_errors_total`, `lomad_shared_tier_latency_seconds`,
+/// `lomad_store_shared_total{event}` (`read_through`, `local_fallback`, `conflict`,
+/// `unavailable_write`).
 public final class ServiceMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let endpoint = Mutex<MetricsEndpoint?>(nil)
@@ -53,6 +56,19 @@ public final class ServiceMetrics: Sendable {
         logger.info("metrics listening", metadata: ["address": "\(started.address)", "path": "/metrics"])
     }
 
+    /// `lomad_shared_tier_up`: 1 while the shared tier (Redis) answers, 0 after a failure.
+    public func recordSharedTier(up: Bool) {
+        Gauge(label: "lomad_shared_tier_up").record(up ? 1 : 0)
+    }
+
+    /// `lomad_shared_tier_latency_seconds` (every call) and `lomad_shared_tier_errors_total`
+    /// (calls that got no reply: down, timed out, failing over).
+    public func recordSharedTierCall(duration: Duration, succeeded: Bool) {
+        Timer(label: "lomad_shared_tier_latency_seconds").recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        if !succeeded { Counter(label: "lomad_shared_tier_errors_total").increment() }
+    }
+
     public func stop() {
         endpoint.withLock { $0.take() }?.stop()
     }
@@ -75,6 +91,10 @@ public final class ServiceMetrics: Sendable {
             ("lomad_store_reads_total", [("result", "damaged")], store.damagedReads),
             ("lomad_store_reads_total", [("result", "unverified")], store.unverifiedReads),
             ("lomad_store_expired_total", [], store.expiredPurged),
+            ("lomad_store_shared_total", [("event", "read_through")], store.sharedReadThroughs),
+            ("lomad_store_shared_total", [("event", "local_fallback")], store.sharedLocalFallbacks),
+            ("lomad_store_shared_total", [("event", "conflict")], store.sharedConflicts),
+            ("lomad_store_shared_total", [("event", "unavailable_write")], store.sharedUnavailableWrites),
         ]
         lastStoreCounters.withLock { last in
             for total in totals {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import LoMAOperations
 import LoMAProtocol
+import Redis
 
 extension ServiceSettings {
     /// Every setting of `lomad serve`, each declared once, in the order `--print-config` writes
@@ -25,6 +26,17 @@ extension ServiceSettings {
         .choice("store.quantization", \.storeQuantization, flag: .switch("store-int8", sets: "int8"), "\"none\", or \"int8\": memory KV stored as int8 with a scale per channel (a quarter of the bytes, ~0.5% relative error)."),
         .integer("store.tenant_quota_bytes", \.tenantQuotaBytes, minimum: 0, reloadable: true, "Bytes of memory KV each tenant may store, unless the clients file gives it its own quota_bytes (0: no limit)."),
         .number("store.purge_interval_seconds", \.storePurgeIntervalSeconds, minimum: 0, maximum: 86_400, "Seconds between purges of expired sequences (ttl_seconds passed), which gives their bytes and their tenant's quota back (0: off; an expired sequence is then removed only when its name is written again)."),
+        .strings("store.redis_url", \.storeRedisURLs, flag: .option("redis-url"), "The shared tier: redis://[USER:PASSWORD@]HOST:PORT/DB of the Redis/Valkey server many daemons share (writes are acknowledged once it has them; the local store caches it). Several: seeds of a Redis Cluster. rediss:// (TLS) is not supported by this build. Empty: no shared tier.",
+                 check: { text throws(SettingProblem) in
+                     do { _ = try RedisURL(parsing: text) } catch { throw SettingProblem("\(error)") }
+                 }),
+        .strings("store.redis_cluster", \.storeRedisCluster, flag: .option("redis-cluster"), "The shared tier on a Redis Cluster: seed nodes HOST:PORT (comma-separated or repeated); credentials come from store.redis_url's first URL when set.",
+                 check: { text throws(SettingProblem) in
+                     for node in text.split(separator: ",") {
+                         do { _ = try RedisNode(parsing: String(node)) } catch { throw SettingProblem("\(error)") }
+                     }
+                 }),
+        .integer("store.redis_timeout_ms", \.storeRedisTimeoutMilliseconds, flag: .option("redis-timeout-ms"), minimum: 1, maximum: 600_000, "Milliseconds each shared-tier connect, read or write may take before the call fails as unavailable."),
         .string("auth.server_secret_key_file", \.serverSecretKeyFile, flag: .option("server-secret-key-file"), "The daemon's CURVE secret key (lomactl keygen). Set: every tcp endpoint requires CURVE and admits only keys in auth.clients_file. Empty: tcp is plain.",
                 parse: { $0 }, format: { $0 }),
         .string("auth.clients_file", \.clientsFile, flag: .option("clients-file"), reloadable: true, "TOML file mapping CURVE public keys and local uids to tenants, with optional quotas. Empty: ipc clients are the \"local\" tenant and no CURVE client is admitted.",

@@ -21,6 +21,11 @@ public struct ServiceSettings: Sendable, Equatable {
     public var tenantQuotaBytes = 0
     /// Zero: expired sequences are removed only when their names are written again.
     public var storePurgeIntervalSeconds = 60.0
+    /// Empty: no shared tier. One URL: a Redis server; several: Redis Cluster seeds.
+    public var storeRedisURLs: [String] = []
+    /// `HOST:PORT` seeds of a Redis Cluster (each item may hold several, comma-separated).
+    public var storeRedisCluster: [String] = []
+    public var storeRedisTimeoutMilliseconds = 1000
     public var batchWindowMilliseconds = 2.0
     public var batchMaxRequests = 16
     public var maxFrameBytes = ProtocolLimits().maxFrameBytes

@@ -13,9 +13,10 @@ public final class CompressedMemoryStore: Sendable {
     /// clients file does not list, and clients of plain (unauthenticated) tcp endpoints.
     public static let defaultTenant = "local"
 
-    private let state: Mutex<StoreState>
-    private let quantization: StoreConfiguration.Quantization
-    private let clock: @Sendable () -> Date
+    let state: Mutex<StoreState>
+    let quantization: StoreConfiguration.Quantization
+    let clock: @Sendable () -> Date
+    let sharedTier: (any SharedTier)?
 
     /// Opens the store. In durable mode this creates or opens the LMDB environment in the
     /// directory and restores every committed write.
@@ -25,6 +26,7 @@ public final class CompressedMemoryStore: Sendable {
     public init(configuration: StoreConfiguration, clock: @escaping @Sendable () -> Date = Date.init) throws(StoreError) {
         state = Mutex(try StoreState(configuration: configuration))
         quantization = configuration.quantization
+        sharedTier = configuration.sharedTier
         self.clock = clock
     }
 
@@ -54,6 +56,10 @@ public final class CompressedMemoryStore: Sendable {
         let now = nowMilliseconds()
         let expiresAt = try ttl.map { (ttl) throws(StoreError) in try Self.expiry(after: ttl, now: now) }
         let encoded = segments.map { SegmentCodec.encode($0, quantization: quantization) }
+        if let sharedTier {
+            return try sharedAppend(sharedTier, key, model: model, segments: segments, encoded: encoded, expiresAt: expiresAt,
+                                    expectedSegmentCount: expectedSegmentCount, now: now)
+        }
         return try state.withLock { (state) throws(StoreError) in
             try state.append(key, model: model, segments: segments, encoded: encoded, expiresAt: expiresAt,
                              expectedSegmentCount: expectedSegmentCount, now: now)
@@ -63,6 +69,7 @@ public final class CompressedMemoryStore: Sendable {
     public func sequenceInfo(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String) throws(StoreError) -> SequenceInfo {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
+        if let sharedTier, let info = try sharedInfo(sharedTier, key, now: now) { return info }
         return try state.withLock { (state) throws(StoreError) in try state.info(key, now: now) }
     }
 
@@ -71,6 +78,7 @@ public final class CompressedMemoryStore: Sendable {
                      segments range: Range<Int>? = nil) throws(StoreError) -> [MemorySegment] {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
+        if let sharedTier, let fetched = try sharedRefresh(sharedTier, key, range: range, now: now) { return fetched }
         let stored = try state.withLock { (state) throws(StoreError) in try state.segmentBytes(of: key, range: range, now: now) }
         return try Self.decode(stored)
     }
@@ -84,6 +92,7 @@ public final class CompressedMemoryStore: Sendable {
         let sourceKey = try Self.sequenceKey(tenant, source)
         let destinationKey = try Self.sequenceKey(tenant, destination)
         let now = nowMilliseconds()
+        if let sharedTier { return try sharedFork(sharedTier, source: sourceKey, destination: destinationKey, now: now) }
         return try state.withLock { (state) throws(StoreError) in
             try state.fork(source: sourceKey, destination: destinationKey, now: now)
         }
@@ -92,6 +101,7 @@ public final class CompressedMemoryStore: Sendable {
     public func delete(tenant: String = CompressedMemoryStore.defaultTenant, sequence: String) throws(StoreError) {
         let key = try Self.sequenceKey(tenant, sequence)
         let now = nowMilliseconds()
+        if let sharedTier { return try sharedDelete(sharedTier, key, now: now) }
         try state.withLock { (state) throws(StoreError) in try state.delete(key, now: now) }
     }
 
@@ -99,6 +109,7 @@ public final class CompressedMemoryStore: Sendable {
     public func list(tenant: String = CompressedMemoryStore.defaultTenant, namePrefix: String = "") throws(StoreError) -> [SequenceInfo] {
         try StoreName.validate(tenant, field: "tenant")
         let now = nowMilliseconds()
+        if let sharedTier, let listed = try sharedList(sharedTier, tenant: tenant, namePrefix: namePrefix, now: now) { return listed }
         return try state.withLock { (state) throws(StoreError) in try state.list(tenant: tenant, namePrefix: namePrefix, now: now) }
     }
 
@@ -120,6 +131,9 @@ public final class CompressedMemoryStore: Sendable {
         let namespace = try Self.prefixNamespace(tenant, model, chunkHashes)
         let now = nowMilliseconds()
         let encoded = segments.map { SegmentCodec.encode($0, quantization: quantization) }
+        if let sharedTier {
+            return try sharedPublish(sharedTier, namespace, chunkHashes: chunkHashes, segments: segments, encoded: encoded, now: now)
+        }
         return try state.withLock { (state) throws(StoreError) in
             try state.publishPrefix(namespace, chunkHashes: chunkHashes, segments: segments, encoded: encoded, now: now)
         }
@@ -131,7 +145,9 @@ public final class CompressedMemoryStore: Sendable {
                              chunkHashes: [[UInt8]]) throws(StoreError) -> [MemorySegment] {
         let namespace = try Self.prefixNamespace(tenant, model, chunkHashes)
         let stored = try state.withLock { (state) throws(StoreError) in try state.lookupPrefix(namespace, chunkHashes: chunkHashes) }
-        return try Self.decode(stored)
+        let local = try Self.decode(stored)
+        guard let sharedTier, local.count < chunkHashes.count else { return local }
+        return local + sharedLookup(sharedTier, namespace, chunkHashes: Array(chunkHashes[local.count...]))
     }
 
     public var statistics: StoreStatistics {
@@ -153,13 +169,13 @@ public final class CompressedMemoryStore: Sendable {
 
     // MARK: - Helpers
 
-    private static func sequenceKey(_ tenant: String, _ name: String) throws(StoreError) -> SequenceKey {
+    static func sequenceKey(_ tenant: String, _ name: String) throws(StoreError) -> SequenceKey {
         try StoreName.validate(tenant, field: "tenant")
         try StoreName.validate(name, field: "sequence")
         return SequenceKey(tenant: tenant, name: name)
     }
 
-    private static func prefixNamespace(_ tenant: String, _ model: String,
+    static func prefixNamespace(_ tenant: String, _ model: String,
                                         _ chunkHashes: [[UInt8]]) throws(StoreError) -> PrefixNamespace {
         try StoreName.validate(tenant, field: "tenant")
         try StoreName.validate(model, field: "model")
@@ -167,7 +183,7 @@ public final class CompressedMemoryStore: Sendable {
         return PrefixNamespace(tenant: tenant, model: model)
     }
 
-    private static func decode(_ stored: [(SegmentID, [UInt8])]) throws(StoreError) -> [MemorySegment] {
+    static func decode(_ stored: [(SegmentID, [UInt8])]) throws(StoreError) -> [MemorySegment] {
         var segments: [MemorySegment] = []
         segments.reserveCapacity(stored.count)
         for (id, bytes) in stored {
@@ -176,7 +192,7 @@ public final class CompressedMemoryStore: Sendable {
         return segments
     }
 
-    private func nowMilliseconds() -> Int64 {
+    func nowMilliseconds() -> Int64 {
         Int64((clock().timeIntervalSince1970 * 1000).rounded(.down))
     }
 

@@ -31,9 +31,14 @@ public struct StoreConfiguration: Sendable {
     public var mapSizeBytes: Int
     public var quantization: Quantization
     public var tenantQuota: TenantQuota?
+    /// The tier many daemons share (Redis), behind RAM and LMDB; nil for a store of this daemon
+    /// alone. With it, writes are acknowledged once the shared tier has them and the local
+    /// tiers cache what it holds (docs/store.md, "Shared tier").
+    public var sharedTier: (any SharedTier)?
 
     public init(mode: Mode, ramBudgetBytes: Int = 1 << 30, mapSizeBytes: Int = 64 << 30,
-                quantization: Quantization = .none, tenantQuota: TenantQuota? = nil) {
+                quantization: Quantization = .none, tenantQuota: TenantQuota? = nil, sharedTier: (any SharedTier)? = nil) {
+        self.sharedTier = sharedTier
         self.mode = mode
         self.ramBudgetBytes = ramBudgetBytes
         self.mapSizeBytes = mapSizeBytes

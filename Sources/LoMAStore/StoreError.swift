@@ -21,6 +21,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         /// is gone, or the data file is truncated. The damaged data is never served; the rest of
         /// the store is unaffected.
         case dataLoss = "data_loss"
+        /// The shared tier (Redis) could not be reached, timed out or is failing over, and the
+        /// call needs it: a write is not acknowledged, nothing was changed locally. Retry later.
+        case unavailable = "unavailable"
     }
 
     public let kind: Kind
@@ -39,4 +42,5 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     static func resourceExhausted(_ message: String) -> StoreError { .init(.resourceExhausted, message) }
     static func internalError(_ message: String) -> StoreError { .init(.internal, message) }
     static func dataLoss(_ message: String) -> StoreError { .init(.dataLoss, message) }
+    static func unavailable(_ message: String) -> StoreError { .init(.unavailable, message) }
 }

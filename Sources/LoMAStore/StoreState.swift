@@ -29,7 +29,10 @@ struct StoreState {
     private var ram: LRUCache<SegmentID>
     private var durable: DurableTier?
     private var durablePath: String?
-    private var counters = StoreStatistics()
+    var counters = StoreStatistics()
+    /// Shared tier: the version of the shared record each local sequence is a copy of. A local
+    /// sequence not listed here is not known to match the shared tier and is fetched again.
+    var sharedVersions: [SequenceKey: UInt64] = [:]
     private(set) var isClosed = false
 
     init(configuration: StoreConfiguration) throws(StoreError) {

@@ -33,4 +33,13 @@ public struct StoreStatistics: Equatable, Sendable {
     public var damagedRecords = 0
     /// Sequence records and prefix entries without a checksum (schema 1) found at open.
     public var uncheckedRecords = 0
+    /// Shared tier: sequences and prefix chunks copied from it into the local tiers (a local
+    /// miss or a stale local copy).
+    public var sharedReadThroughs = 0
+    /// Shared tier: reads served from the local tiers because the shared tier was unavailable.
+    public var sharedLocalFallbacks = 0
+    /// Shared tier: appends that lost a version race to another daemon and were re-read.
+    public var sharedConflicts = 0
+    /// Shared tier: writes refused with `unavailable` because it could not be reached.
+    public var sharedUnavailableWrites = 0
 }
