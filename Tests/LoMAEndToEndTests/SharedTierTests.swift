@@ -153,3 +153,70 @@ struct SharedTierTests {
         #expect(run.stderr.contains("TLS"))
     }
 }
+
+@Suite("two daemons sharing one Redis Cluster behave as one store")
+struct SharedTierClusterTests {
+    typealias Setup = StoreOperationTests.Setup
+
+    /// The Redis key of a sequence of the default tenant (docs/store.md, "Key schema").
+    static func sequenceKey(_ name: String) -> String {
+        let hex = { (text: String) in text.utf8.map { String(format: "%02x", $0) }.joined() }
+        return "lomad:v1:seq:{\(hex("local")).\(hex(name))}"
+    }
+
+    @Test("a 3-node cluster: appends through both daemons across a slot migration (ASK, then MOVED) and a node restart")
+    func clusterMigrationAndRestart() async throws {
+        let setup = try Setup()
+        let cluster = try RedisClusterProcesses()
+        let first = try SharedTierTests.daemon(setup, ["--redis-cluster", cluster.seeds])
+        let second = try SharedTierTests.daemon(setup, ["--redis-cluster", cluster.seeds])
+        let one = try SharedTierTests.client(first), two = try SharedTierTests.client(second)
+        // Later segments only: segment 0 carries the case's explicit start position.
+        let later = { (count: Int) in 1 + count % (setup.fixtureCase.description.segments - 1) }
+
+        // Sequences spread over the nodes, written through both daemons.
+        for index in 0..<6 {
+            _ = try await setup.compress(0, into: "spread-\(index)", client: index % 2 == 0 ? one : two)
+        }
+        // The slot of "moving" migrates to another node while both daemons append to it.
+        _ = try await setup.compress(0, into: "moving", client: one)
+        let slot = try cluster.slot(of: Self.sequenceKey("moving"))
+        let source = try cluster.owner(ofSlot: slot)
+        let target = try #require(cluster.nodes.first { $0.port != source.port })
+        var appended = 1
+        try await cluster.migrate(slot: slot, to: target) {
+            _ = try await setup.compress(later(appended), into: "moving", client: appended % 2 == 0 ? one : two)
+            appended += 1
+        }
+        _ = try await setup.compress(later(appended), into: "moving", client: two)
+        appended += 1
+        #expect(try cluster.owner(ofSlot: slot).port == target.port)
+        let viaOne = try await SharedTierTests.bytes(one, "moving")
+        let viaTwo = try await SharedTierTests.bytes(two, "moving")
+        #expect(Int(viaOne.segments) == appended)
+        #expect(viaOne.keys == viaTwo.keys && viaOne.values == viaTwo.values && viaOne.positions == viaTwo.positions)
+
+        // A node restarts (its append-only file keeps what it acknowledged): reads of what it
+        // holds come back, and writes work again once the cluster is healthy.
+        let restarted = cluster.nodes[1]
+        let before = try await SharedTierTests.bytes(one, "spread-1")
+        restarted.kill()
+        try restarted.start()
+        try cluster.waitUntilHealthy()
+        var written = false
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !written, ContinuousClock.now < deadline {
+            written = (try? await setup.compress(0, into: "after-restart", client: two)) != nil
+            if !written { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(written)
+        let third = try SharedTierTests.daemon(setup, ["--redis-cluster", cluster.seeds])
+        let fresh = try SharedTierTests.client(third)
+        for index in 0..<6 {
+            #expect(try await SharedTierTests.bytes(fresh, "spread-\(index)").segments == 1)
+        }
+        let after = try await SharedTierTests.bytes(fresh, "spread-1")
+        #expect(after.keys == before.keys && after.values == before.values)
+        #expect(try await fresh.listSequences().count == 8)
+    }
+}

@@ -11,7 +11,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     private let cluster: Bool
 
     public init(cluster: Bool = false, port: Int? = nil, directory: URL? = nil) throws {
-        self.port = try port ?? Self.freePort()
+        self.port = try port ?? (cluster ? Self.freeClusterPort() : Self.freePort())
         self.directory = try directory ?? TemporaryDirectory("redis").url
         self.cluster = cluster
         try start()
@@ -46,7 +46,8 @@ public final class RedisServerProcess: @unchecked Sendable {
             if let run = try? cli(["PING"]), run.stdout.contains("PONG") { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw RedisServerError("redis-server on port \(port) did not answer PING")
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        throw RedisServerError("redis-server on port \(port) did not answer PING; its log ends:\n\(log.suffix(1500))")
     }
 
     /// SIGKILL, as a crash: no shutdown save (the append-only file is fsynced per write).
@@ -63,15 +64,25 @@ public final class RedisServerProcess: @unchecked Sendable {
         try CommandRun.run(executable: URL(fileURLWithPath: "/usr/bin/redis-cli"), ["-p", "\(port)"] + arguments)
     }
 
-    /// A port nothing listens on now: bound to port 0, read back, closed.
-    public static func freePort() throws -> Int {
+    /// A free port P whose cluster bus port P + 10000 is free too (Redis Cluster needs both, so
+    /// P is at most 55535).
+    public static func freeClusterPort() throws -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<45_000)
+            if (try? freePort(port)) != nil, (try? freePort(port + 10_000)) != nil { return port }
+        }
+        throw RedisServerError("no free port pair for a Redis Cluster node")
+    }
+
+    /// A port nothing listens on now (`port`, or one the kernel picks for 0): bound, read back, closed.
+    public static func freePort(_ port: Int = 0) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisServerError("socket failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
