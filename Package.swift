@@ -109,6 +109,7 @@ let package = Package(
         .testTarget(name: "LoMATensorIOTests", dependencies: ["LoMATensorIO", "LoMATestSupport"]),
         .testTarget(name: "LoMAModelTests", dependencies: ["LoMAModel", "LoMATensorIO", "LoMATestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "LoMATestSupport"]),
         .testTarget(name: "LoMAStoreTests", dependencies: ["LoMAStore", "CLoMAChecksum", "CLMDB", "LoMATestSupport"]),
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "LoMATensorIO", "ZeroMQ", "LoMATestSupport"]),
         // One target per module, in-process against that module (the queue, backend framing,

@@ -146,6 +146,33 @@ struct SharedTierTests {
         #expect(first.log.contains("shared tier node up"))
     }
 
+    @Test("damaged segments and memory of another checkpoint under the same model name are refused, not served")
+    func damagedAndForeignRefused() async throws {
+        let setup = try Setup()
+        let redis = try RedisServerProcess()
+        let first = try Self.daemon(setup, ["--redis-url", redis.url])
+        _ = try await setup.compress(0, into: "chat", client: try Self.client(first))
+
+        // The same name "m" for a checkpoint whose files differ: its daemon must not read "chat".
+        let scratch = try TemporaryDirectory("foreign-model")
+        defer { scratch.remove() }
+        let copy = scratch.url.appendingPathComponent("m")
+        try FileManager.default.copyItem(at: setup.fixtureCase.modelDirectory, to: copy)
+        let config = copy.appendingPathComponent("config.json")
+        try (try String(contentsOf: config, encoding: .utf8) + "\n").write(to: config, atomically: true, encoding: .utf8)
+        let foreign = try DaemonProcess(arguments: ["--model", "m=\(copy.path)", "--redis-url", redis.url])
+        await #expect { try await Self.client(foreign).readMemory(sequence: "chat") }
+            throws: { ($0 as? StatusError)?.code == .failedPrecondition && "\($0)".contains("checkpoint") }
+
+        // One flipped byte in the segment's value in Redis: a daemon without a local copy refuses it.
+        let segmentKey = try #require(try redis.cli(["--scan", "--pattern", "lomad:v1:seg:*"]).stdout
+            .split(separator: "\n").first.map(String.init))
+        #expect(try redis.cli(["SETRANGE", segmentKey, "200", "X"]).status == 0)
+        let second = try Self.daemon(setup, ["--redis-url", redis.url])
+        await #expect { try await Self.client(second).readMemory(sequence: "chat") }
+            throws: { ($0 as? StatusError)?.code == .dataLoss }
+    }
+
     @Test("rediss:// is refused with a clear error: this build has no TLS")
     func tlsRefused() throws {
         let run = try CommandRun.run("lomad", ["serve", "--redis-url", "rediss://127.0.0.1:6380/0", "--print-config"])
