@@ -7,14 +7,19 @@ import LoMATensorIO
 public struct Linear: Sendable {
     public let weight: PackedWeights
     public let bias: Tensor?
+    /// The product kernel (resolved: never `auto`).
+    public let kernel: EngineOptions.Kernel
 
     public var inFeatures: Int { weight.columns }
     public var outFeatures: Int { weight.rows }
 
-    /// Packs `weight` (`[out, in]`, row-major); the tensor is not kept.
-    init(weight: Tensor, bias: Tensor?) {
-        self.weight = PackedWeights(packing: weight)
+    /// Packs `weight` (`[out, in]`, row-major) in `format`; the tensor is not kept. `kernel` must
+    /// be one this CPU runs (`EngineOptions.resolvedKernel()`).
+    init(weight: Tensor, bias: Tensor?, format: EngineOptions.Weights, kernel: EngineOptions.Kernel) {
+        precondition(kernel != .auto, "kernel must be resolved before loading")
+        self.weight = PackedWeights(packing: weight, format: format)
         self.bias = bias
+        self.kernel = kernel
     }
 
     /// Floats `packedInput` must hold for `rows` input rows.
@@ -35,10 +40,17 @@ public struct Linear: Sendable {
         loma_pack_rows(input, Int32(rows), Int32(inFeatures), Int32(inputStride ?? inFeatures), packedInput)
         let shared = SharedPointers(input: packedInput, weights: weight.storage.pointer, output: output)
         let (m, k, n) = (Int32(rows), Int32(inFeatures), Int32(outFeatures))
-        let panelWork = rows * inFeatures * Int(LOMA_PANEL_WIDTH)
-        Parallel.forEach(weight.panelCount, minimumChunk: Parallel.minimumChunk(workPerItem: panelWork)) { panels in
-            loma_gemm_packed(shared.input, m, k, shared.weights, n, Int32(panels.lowerBound), Int32(panels.upperBound),
-                             shared.output, n, accumulate ? 1 : 0)
+        let (kernel, format) = (kernel.code, weight.format.code)
+        // Threads split whole kernel tiles (four panels for AVX-512), so no chunk ends in a
+        // narrower, slower tile except the matrix's last.
+        let panelsPerTile = self.kernel == .avx512 ? 4 : 1
+        let panelCount = weight.panelCount
+        let tileWork = rows * inFeatures * Int(LOMA_PANEL_WIDTH) * panelsPerTile
+        let tiles = (panelCount + panelsPerTile - 1) / panelsPerTile
+        Parallel.forEach(tiles, minimumChunk: Parallel.minimumChunk(workPerItem: tileWork)) { range in
+            let first = range.lowerBound * panelsPerTile, end = min(range.upperBound * panelsPerTile, panelCount)
+            loma_gemm_packed(kernel, format, shared.input, m, k, shared.weights, n,
+                             Int32(first), Int32(end), shared.output, n, accumulate ? 1 : 0)
         }
         if let bias {
             let b = bias.storage.pointer

@@ -2,11 +2,18 @@ import Foundation
 import LoMATensorIO
 
 extension LlamaModel {
-    /// Loads `config.json` and the safetensors weights of `directory`, converting them to f32.
-    public static func load(directory: URL) throws -> LlamaModel {
+    /// Loads `config.json` and the safetensors weights of `directory`, holding the linear weights
+    /// as `options.weights` says (norms and embeddings, a few KiB per layer, stay f32) and
+    /// multiplying by them with `options.kernel`.
+    /// - Throws: `EngineOptionsError` when the CPU cannot run the kernel asked for (before any
+    ///   file is read); `LoMAModelError` for a missing or broken checkpoint.
+    public static func load(directory: URL, options: EngineOptions = EngineOptions()) throws -> LlamaModel {
+        let kernel = try options.resolvedKernel()
         let configuration = try ModelConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
-        let reader = WeightReader(checkpoint: checkpoint, configuration: configuration)
+        let reader = WeightReader(checkpoint: checkpoint, configuration: configuration,
+                                  weights: options.resolvedWeights(checkpointDType: checkpoint.predominantDType),
+                                  kernel: kernel)
         let c = configuration
         let queryWidth = c.numAttentionHeads * c.headDim
         let keyValueWidth = c.numKeyValueHeads * c.headDim
@@ -41,9 +48,9 @@ extension LlamaModel {
             directory: directory, checkpointDType: checkpoint.predominantDType)
     }
 
-    /// Same as `load(directory:)`.
-    public convenience init(directory: URL) throws {
-        let loaded = try LlamaModel.load(directory: directory)
+    /// Same as `load(directory:options:)`.
+    public convenience init(directory: URL, options: EngineOptions = EngineOptions()) throws {
+        let loaded = try LlamaModel.load(directory: directory, options: options)
         self.init(configuration: loaded.configuration, layers: loaded.layers, memoryEmbeddings: loaded.memoryEmbeddings,
                   directory: loaded.directory, checkpointDType: loaded.checkpointDType)
     }

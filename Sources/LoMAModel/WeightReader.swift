@@ -6,6 +6,10 @@ import LoMATensorIO
 struct WeightReader {
     let checkpoint: SafetensorsCheckpoint
     let configuration: ModelConfiguration
+    /// How linear weights are held (resolved: `f32` or `bf16`).
+    let weights: EngineOptions.Weights
+    /// The product kernel the linear layers run (resolved).
+    let kernel: EngineOptions.Kernel
 
     /// Reads tensors with the given expected shapes and stacks them along the first axis (used
     /// to fuse projections that share an input).
@@ -30,7 +34,7 @@ struct WeightReader {
     func linear(_ prefix: String, parts: [(name: String, outFeatures: Int)], inFeatures: Int, bias: Bool) throws -> Linear {
         let weight = try stacked(parts.map { ("\(prefix).\($0.name).weight", [$0.outFeatures, inFeatures]) })
         let biasTensor = bias ? try stacked(parts.map { ("\(prefix).\($0.name).bias", [$0.outFeatures]) }) : nil
-        return Linear(weight: weight, bias: biasTensor)
+        return Linear(weight: weight, bias: biasTensor, format: weights, kernel: kernel)
     }
 
     func norm(_ name: String) throws -> RMSNorm {

@@ -125,13 +125,15 @@ public final class Daemon: Sendable {
             let started = ContinuousClock.now
             let model: LlamaModel
             do {
-                model = try LlamaModel.load(directory: specification.directory)
+                model = try LlamaModel.load(directory: specification.directory, options: settings.engineOptions)
             } catch {
                 throw DaemonError("cannot load model '\(specification.name)' from \(specification.directory.path): \(error)")
             }
             let elapsed = ContinuousClock.now - started
             metrics?.recordModelLoad(name: specification.name, duration: elapsed)
-            logger.info("model loaded", metadata: ["model": "\(specification.name)", "load_time": "\(elapsed)"])
+            logger.info("model loaded", metadata: ["model": "\(specification.name)", "load_time": "\(elapsed)",
+                                                   "weights": "\(model.weightFormat.rawValue)", "kernel": "\(model.kernel.rawValue)",
+                                                   "weight_bytes": "\(model.weightBytes)"])
             models.append(ModelRegistry.Entry(name: specification.name, model: model, loadTime: elapsed))
         }
         return try ModelRegistry(models)

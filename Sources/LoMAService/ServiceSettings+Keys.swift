@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LoMAModel
 import LoMAOperations
 import LoMAProtocol
 import Redis
@@ -57,6 +58,15 @@ extension ServiceSettings {
         .integer("limits.tenant_queue_percent", \.tenantQueuePercent, flag: .option("tenant-queue-percent"), minimum: 1, maximum: 100, reloadable: true, "Percent of limits.queue_depth one tenant's waiting requests may take once the clients file names a tenant; past it that tenant is refused as busy while others are still admitted."),
         .integer("threads.workers", \.workers, flag: .option("workers"), minimum: 1, maximum: 1024, "Compute worker threads."),
         .integer("threads.blas", \.blasThreads, flag: .option("blas-threads"), minimum: 0, maximum: 1024, "Threads the engine uses for each product, its own kernel and OpenBLAS (0: one per core)."),
+        .choice("engine.weights", \.engineWeights, "How models hold their linear weights: \"auto\" (bf16 for bf16 checkpoints, exact and half the bytes; f32 for f32/f16 ones), \"bf16\" (always; f32/f16 weights rounded, see docs/engine.md) or \"f32\" (always). Products accumulate in f32."),
+        .string("engine.kernel", \.engineKernel, "Product kernel: \"auto\" (the best this CPU runs), \"avx512\", \"avx2\" or \"portable\". One the CPU lacks is refused at start.",
+                parse: { text throws(SettingProblem) in
+                    guard let kernel = EngineOptions.Kernel(rawValue: text) else {
+                        throw SettingProblem("expected one of " + EngineOptions.Kernel.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+                    }
+                    do { _ = try EngineOptions(kernel: kernel).resolvedKernel() } catch { throw SettingProblem("\(error)") }
+                    return kernel
+                }, format: \.rawValue),
         .string("socket.mode", \.socketMode, flag: .option("socket-mode"), "Permission bits of ipc socket files, in octal; connecting needs write permission.",
                 parse: { text throws(SettingProblem) in
                     guard (3...4).contains(text.count), let mode = UInt16(text, radix: 8), mode <= 0o777 else {

@@ -1,4 +1,5 @@
 import Logging
+import LoMAModel
 import LoMAProtocol
 import LoMARuntime
 
@@ -47,6 +48,10 @@ public struct ServiceSettings: Sendable, Equatable {
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
     public var blasThreads = 0
+    /// `auto`: bf16 for bf16 checkpoints (exact, half the bytes), f32 otherwise.
+    public var engineWeights: EngineOptions.Weights = .auto
+    /// `auto`: the best kernel this CPU runs.
+    public var engineKernel: EngineOptions.Kernel = .auto
     public var socketMode: UInt16 = 0o660
     /// Empty keeps the daemon's own group.
     public var socketGroup = ""
@@ -91,6 +96,9 @@ extension ServiceSettings {
             handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
     }
+
+    /// How the engine holds weights and which product kernel it runs, for every model loaded.
+    public var engineOptions: EngineOptions { EngineOptions(weights: engineWeights, kernel: engineKernel) }
 
     /// How often `ExpiryPurger` removes expired sequences; nil when `store.purge_interval_seconds`
     /// is 0 (no purger runs).

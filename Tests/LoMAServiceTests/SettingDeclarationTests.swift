@@ -44,7 +44,7 @@ struct SettingDeclarationTests {
             let base = try ServiceSettings.resolve(file: context)
             let candidates = key.flag.fixedValue.map { [$0] } ?? ["3", "2", "1", "0", "0.5", "durable", "int8", "debug", "0640",
                                                                   "127.0.0.1:9464", "lomad-test", "/tmp/lomad-setting-test",
-                                                                  "tcp://127.0.0.1:5999", "redis://127.0.0.1:6379/0"]
+                                                                  "tcp://127.0.0.1:5999", "redis://127.0.0.1:6379/0", "f32", "portable"]
             for text in candidates {
                 guard let settings = try? ServiceSettings.resolve(
                     file: context, flags: try ServiceSettings.assignments(sets: ["\(key.name)=\(text)"], flags: [])),
