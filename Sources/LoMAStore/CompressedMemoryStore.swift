@@ -15,6 +15,9 @@ public final class CompressedMemoryStore: Sendable {
 
     private let state: Mutex<StoreState>
     private let quantization: StoreConfiguration.Quantization
+    /// Whether every call works on RAM alone (memory mode): no call then waits on disk, neither
+    /// its own nor, through the store's lock, another's commit.
+    public let isMemoryOnly: Bool
     private let clock: @Sendable () -> Date
 
     /// Opens the store. In durable mode this creates or opens the LMDB environment in the
@@ -25,6 +28,7 @@ public final class CompressedMemoryStore: Sendable {
     public init(configuration: StoreConfiguration, clock: @escaping @Sendable () -> Date = Date.init) throws(StoreError) {
         state = Mutex(try StoreState(configuration: configuration))
         quantization = configuration.quantization
+        isMemoryOnly = configuration.mode == .memory
         self.clock = clock
     }
 
