@@ -45,6 +45,21 @@ public struct OperationHandler: RequestHandler {
         }
     }
 
+    /// In memory mode every store operation but compress only moves bytes in RAM (a lookup or a
+    /// read is a copy out, a publish a copy in) and never waits on disk, so the broker answers it
+    /// itself rather than paying two thread hand-offs. Compress computes, and in durable mode a
+    /// store call may wait on a disk commit (its own or, through the store's lock, another's),
+    /// which would stall every client: those go to workers.
+    public func servesOnBroker(_ request: Loma_V1_Request) -> Bool {
+        guard store.isMemoryOnly else { return false }
+        switch request.operation {
+        case .readMemory, .forkSequence, .deleteSequence, .listSequences, .publishPrefix, .lookupPrefix:
+            return true
+        case .compress, .health, .stats, nil:
+            return false
+        }
+    }
+
     /// Compress requests the broker grouped share one pass per model; anything else, or a batch
     /// whose pass fails, is handled request by request so one failure stays its own. A pass that
     /// was stopped (shutdown, compute limit) is not retried: every request in it gets that status.

@@ -17,6 +17,8 @@ final class Broker {
     private let reloadable: ReloadableConfiguration
     private var healthTemplate: Loma_V1_HealthReply
     private let store: StoreReporting
+    /// Answers the requests it says it serves on the broker (`RequestHandler.servesOnBroker`).
+    private let handler: any RequestHandler
     private let tenants: TenantDirectory
     private let logger: Logger
     private let frontend: ZMQSocket
@@ -52,7 +54,7 @@ final class Broker {
 
     /// Creates and binds the broker's sockets. Runs on the broker thread, which then owns them.
     init(context: ZMQContext, reloadable: ReloadableConfiguration, endpoints: BrokerEndpoints,
-         models: [Loma_V1_ModelInfo], store: StoreReporting, tenants: TenantDirectory,
+         models: [Loma_V1_ModelInfo], store: StoreReporting, handler: any RequestHandler, tenants: TenantDirectory,
          notifier: ServiceNotifier, drainDeadline: DrainDeadline, handoff: RequestHandoff,
          loopHook: (@Sendable () -> Void)? = nil, logger: Logger) throws {
         let configuration = reloadable.current
@@ -62,6 +64,7 @@ final class Broker {
         self.configuration = configuration
         self.reloadable = reloadable
         self.store = store
+        self.handler = handler
         self.tenants = tenants
         self.logger = logger
         watchdog = BrokerWatchdog(notifier: notifier)
@@ -419,6 +422,8 @@ final class Broker {
         if drainStartedAt != nil {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival,
                   error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
+        } else if handler.servesOnBroker(request.envelope) {
+            serveOnBroker(request, route: route, operation: operation, tenant: tenant, arrival: arrival)
         } else if pending.count >= configuration.queueDepth + idleWorkers.count {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: .resourceExhausted(
                 "lomad is busy: \(pending.count) requests already wait for \(configuration.workers) workers; retry later"))
@@ -434,6 +439,24 @@ final class Broker {
             pending.append(PendingRequest(route: route, message: request, operation: operation, requestID: requestID,
                                           batchKey: batchKey, arrival: arrival, tenant: tenant, byteCount: byteCount))
         }
+    }
+
+    /// Answers a request the handler serves without a worker (a store read or write in RAM): the
+    /// same handler and reply encoding a worker would use, under the segment limit in force, and
+    /// the reply limit like any worker reply. Nothing is queued, so nothing is held.
+    private func serveOnBroker(_ request: DecodedMessage<Loma_V1_Request>, route: [ZMQFrame], operation: Operation,
+                               tenant: String, arrival: ContinuousClock.Instant) {
+        let budget = ComputeBudget(maxSegments: configuration.maxSegmentsPerRequest, stopReason: { nil })
+        let outcome = handler.outcome(of: ClientRequest(message: request, tenant: tenant, budget: budget))
+        let (status, frames) = ReplyEncoding.frames(requestID: request.envelope.requestID, outcome: outcome,
+                                                    operation: operation, logger: logger)
+        guard !frames.isEmpty else {
+            stats.record(operation, .internal, arrival: arrival)
+            logger.error("reply served on the broker has no frames; dropped", metadata: ["operation": "\(operation)"])
+            return
+        }
+        deliverWorkerReply(route + frames, routeCount: route.count, operation: operation,
+                           status: UInt8(clamping: status.rawValue), arrival: arrival)
     }
 
     private func reply(to route: [ZMQFrame], operation: Operation, requestID: UInt64, arrival: ContinuousClock.Instant,
@@ -464,7 +487,7 @@ final class Broker {
         }
     }
 
-    /// Forwards a worker's reply, unless the replies clients have not read yet would then pass
+    /// Forwards a worker's reply (or one served on the broker), unless the replies clients have not read yet would then pass
     /// `maxReplyBytes`: the client gets a small RESOURCE_EXHAUSTED in its place (its request's
     /// work is lost; it may retry once it reads what it was sent).
     private func deliverWorkerReply(_ frames: [ZMQFrame], routeCount: Int, operation: Operation, status: UInt8,

@@ -15,9 +15,18 @@ public protocol RequestHandler: Sendable {
     /// Handles requests the broker grouped (compress requests for one model), one outcome per
     /// request in order. The default handles them one by one.
     func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome]
+
+    /// Whether `request` may be answered on the broker thread, as it arrives, instead of being
+    /// handed to a worker and back: true only for requests that move bytes already in memory and
+    /// never compute, wait on disk or wait on another request (a worker hop costs two thread
+    /// wake-ups, which for a small store read is most of its latency). Such requests never
+    /// queue, so the queue limits do not apply to them; the reply limit does. Default: none.
+    func servesOnBroker(_ request: Loma_V1_Request) -> Bool
 }
 
 extension RequestHandler {
+    public func servesOnBroker(_ request: Loma_V1_Request) -> Bool { false }
+
     public func handleBatch(_ requests: [ClientRequest]) -> [HandlerOutcome] {
         requests.map(outcome)
     }

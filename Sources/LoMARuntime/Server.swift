@@ -104,7 +104,7 @@ public final class Server: Sendable {
 
         let configuration = configuration, endpoints = endpoints, models = models, logger = logger, context = context
         let store = store, tenants = tenants, reloadable = reloadable, notifier = notifier, drainDeadline = drainDeadline
-        let brokerLoopHook = brokerLoopHook, handoff = handoff
+        let brokerLoopHook = brokerLoopHook, handoff = handoff, handler = handler
         let authenticator: JoinableThread
         do {
             authenticator = try startAuthenticator()
@@ -119,7 +119,7 @@ public final class Server: Sendable {
             let broker: Broker
             do {
                 broker = try Broker(context: context, reloadable: reloadable, endpoints: endpoints,
-                                    models: models, store: store, tenants: tenants, notifier: notifier,
+                                    models: models, store: store, handler: handler, tenants: tenants, notifier: notifier,
                                     drainDeadline: drainDeadline, handoff: handoff, loopHook: brokerLoopHook,
                                     logger: logger)
                 for path in ipcPaths { try IPCSocketFile.apply(configuration.socketPermissions, to: path) }

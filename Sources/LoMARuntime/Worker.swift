@@ -99,31 +99,11 @@ struct Worker {
     }
 
     private func reply(to part: Part, requestID: UInt64, outcome: HandlerOutcome) -> Reply {
-        var envelope = Loma_V1_Reply()
-        envelope.requestID = requestID
-        var message = OutgoingMessage()
-        switch outcome {
-        case .success(let success):
-            envelope.status.code = .ok
-            envelope.result = success.result
-            message = success.message
-        case .failure(let error):
-            if error.code == .internal {
-                logger.error("request failed", metadata: ["operation": "\(part.operation)", "error": "\(error.message)"])
-            }
-            envelope.status = error.status
-        }
-        var header = BackendHeader(kind: .reply, count: UInt8(part.route.count), operation: part.operation.rawValue,
-                                   status: UInt8(clamping: envelope.status.code.rawValue))
-        do {
-            return Reply(header: header, frames: part.route + (try message.frames(envelope: envelope)))
-        } catch {
-            header.status = UInt8(clamping: Loma_V1_StatusCode.internal.rawValue)
-            var failure = Loma_V1_Reply()
-            failure.requestID = requestID
-            failure.status = StatusError.internalError("could not encode the reply: \(error)").status
-            return Reply(header: header, frames: part.route + ((try? OutgoingMessage().frames(envelope: failure)) ?? []))
-        }
+        let (status, frames) = ReplyEncoding.frames(requestID: requestID, outcome: outcome, operation: part.operation,
+                                                    logger: logger)
+        let header = BackendHeader(kind: .reply, count: UInt8(part.route.count), operation: part.operation.rawValue,
+                                   status: UInt8(clamping: status.rawValue))
+        return Reply(header: header, frames: part.route + frames)
     }
 
     /// `[header(.requests, n), (part header, route...) x n]` into parts.

@@ -15,6 +15,9 @@ public final class CompressedMemoryStore: Sendable {
 
     let state: Mutex<StoreState>
     let quantization: StoreConfiguration.Quantization
+    /// Whether every call works on RAM alone (memory mode, no shared tier): no call then waits on
+    /// disk or on the network, neither its own nor, through the store's lock, another's commit.
+    public let isMemoryOnly: Bool
     let clock: @Sendable () -> Date
     let sharedTier: (any SharedTier)?
 
@@ -27,6 +30,7 @@ public final class CompressedMemoryStore: Sendable {
         state = Mutex(try StoreState(configuration: configuration))
         quantization = configuration.quantization
         sharedTier = configuration.sharedTier
+        isMemoryOnly = configuration.mode == .memory && configuration.sharedTier == nil
         self.clock = clock
     }
 
