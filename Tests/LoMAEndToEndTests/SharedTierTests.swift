@@ -67,6 +67,9 @@ struct SharedTierTests {
         try await one.deleteSequence("branch")
         await #expect { try await two.readMemory(sequence: "branch") } throws: { ($0 as? StatusError)?.code == .notFound }
         #expect(try await two.listSequences().map(\.name) == ["chat"])
+        let shown = try CommandRun.run("lomactl", ["stats", "--endpoint", second.endpoint])
+        #expect(shown.stdout.contains("shared: \(redis.url) up"), "\(shown.stdout)")
+        #expect((try await two.stats()).store.sharedReadThroughs >= 1)
 
         // A prefix published through one daemon is found through the other.
         let memory = try await one.compress(keys: setup.keys, values: setup.values, options: CompressOptions(model: "m"))
@@ -127,6 +130,8 @@ struct SharedTierTests {
         await #expect { try await setup.compress(0, into: "lost", client: one) }
             throws: { ($0 as? StatusError)?.code == .unavailable && "\($0)".contains("shared tier") }
         #expect(first.log.contains("shared tier node down"))
+        let down = try await one.stats().store
+        #expect(down.sharedTier == redis.url && !down.sharedTierUp && down.sharedUnavailableWrites >= 1 && down.sharedLocalFallbacks >= 1)
 
         try redis.start()
         var recovered = false
@@ -144,6 +149,7 @@ struct SharedTierTests {
         await #expect { try await Self.client(second).readMemory(sequence: "lost") }
             throws: { ($0 as? StatusError)?.code == .notFound }
         #expect(first.log.contains("shared tier node up"))
+        #expect(try await one.stats().store.sharedTierUp)
     }
 
     @Test("damaged segments and memory of another checkpoint under the same model name are refused, not served")
