@@ -118,9 +118,14 @@ struct SharedTierTests {
     func redisKilledAndRestarted() async throws {
         let setup = try Setup()
         let redis = try RedisServerProcess()
-        let first = try Self.daemon(setup, ["--redis-url", redis.url])
+        let first = try Self.daemon(setup, ["--redis-url", redis.url], extra: ["--metrics-listen", "127.0.0.1:0"])
         let one = try Self.client(first)
+        let metricsPort = try ReliabilityDamagedStoreTests.metricsPort(first)
+        func metric(_ series: String) throws -> Double? {
+            ReliabilityDamagedStoreTests.sample(try ServiceHTTP.get(port: metricsPort, path: "/metrics").body, series)
+        }
         _ = try await setup.compress(0, into: "kept", client: one)
+        #expect(try metric("lomad_shared_tier_up") == 1)
         let before = try await Self.bytes(one, "kept")
 
         redis.kill()
@@ -131,6 +136,8 @@ struct SharedTierTests {
             throws: { ($0 as? StatusError)?.code == .unavailable && "\($0)".contains("shared tier") }
         #expect(first.log.contains("shared tier node down"))
         let down = try await one.stats().store
+        #expect(try metric("lomad_shared_tier_up") == 0)
+        #expect(try metric("lomad_shared_tier_errors_total") ?? 0 >= 1)
         #expect(down.sharedTier == redis.url && !down.sharedTierUp && down.sharedUnavailableWrites >= 1 && down.sharedLocalFallbacks >= 1)
 
         try redis.start()
@@ -150,6 +157,7 @@ struct SharedTierTests {
             throws: { ($0 as? StatusError)?.code == .notFound }
         #expect(first.log.contains("shared tier node up"))
         #expect(try await one.stats().store.sharedTierUp)
+        #expect(try metric("lomad_shared_tier_up") == 1)
     }
 
     @Test("damaged segments and memory of another checkpoint under the same model name are refused, not served")
