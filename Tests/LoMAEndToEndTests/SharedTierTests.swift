@@ -97,14 +97,25 @@ struct SharedTierTests {
         _ = try await setup.compress(0, into: "race", client: clients[0])
         var acknowledged = 1
         for round in 0..<6 {
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
+            let outcomes = await withTaskGroup(of: StatusError?.self) { group in
                 for client in clients {
-                    group.addTask { (try? await setup.compress(1 + round % (setup.fixtureCase.description.segments - 1), into: "race", client: client)) != nil }
+                    group.addTask {
+                        do {
+                            _ = try await setup.compress(1 + round % (setup.fixtureCase.description.segments - 1), into: "race", client: client)
+                            return nil
+                        } catch {
+                            return (error as? StatusError) ?? StatusError.internalError("\(error)")
+                        }
+                    }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [StatusError?]()) { $0.append($1) }
             }
-            #expect(outcomes.contains(true))
-            acknowledged += outcomes.filter { $0 }.count
+            #expect(outcomes.contains { $0 == nil })
+            // The loser of a race is told so (and may retry); it is never acknowledged and lost.
+            for case let failure? in outcomes {
+                #expect(failure.code == .failedPrecondition && "\(failure)".contains("changed concurrently"), "\(failure)")
+            }
+            acknowledged += outcomes.filter { $0 == nil }.count
         }
         let one = try await Self.bytes(clients[0], "race")
         let two = try await Self.bytes(clients[1], "race")
