@@ -24,6 +24,12 @@ extension StoreStatistics {
         stats.unverifiedReads = UInt64(unverifiedReads)
         stats.damagedRecords = UInt64(damagedRecords)
         stats.uncheckedRecords = UInt64(uncheckedRecords)
+        stats.sharedTier = sharedTier
+        stats.sharedTierUp = sharedTierUp
+        stats.sharedReadThroughs = UInt64(sharedReadThroughs)
+        stats.sharedLocalFallbacks = UInt64(sharedLocalFallbacks)
+        stats.sharedConflicts = UInt64(sharedConflicts)
+        stats.sharedUnavailableWrites = UInt64(sharedUnavailableWrites)
         return stats
     }
 }

@@ -155,7 +155,12 @@ public final class CompressedMemoryStore: Sendable {
     }
 
     public var statistics: StoreStatistics {
-        state.withLock { $0.statistics }
+        var statistics = state.withLock { $0.statistics }
+        if let status = sharedTier?.status {
+            statistics.sharedTier = status.location
+            statistics.sharedTierUp = status.up
+        }
+        return statistics
     }
 
     /// Bytes of stored segments `tenant`'s sequences and prefix entries hold (what its quota

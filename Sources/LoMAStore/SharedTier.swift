@@ -12,6 +12,10 @@
 ///   `dataLoss` or `failedPrecondition` and is never returned.
 /// - A tier that cannot be reached (down, slow, failing over) throws `unavailable`.
 public protocol SharedTier: Sendable {
+    /// Where the tier is (for `lomactl stats`, without credentials), and whether its last call
+    /// to every node succeeded.
+    var status: (location: String, up: Bool) { get }
+
     /// The 32-byte content address of an encoded segment of `model` (it covers the model's
     /// identity, the geometry, the dtype and the bytes, which the encoding carries).
     func digest(ofSegment bytes: [UInt8], model: String) -> [UInt8]

@@ -35,6 +35,9 @@ public struct StoreStatistics: Equatable, Sendable {
     public var uncheckedRecords = 0
     /// Shared tier: sequences and prefix chunks copied from it into the local tiers (a local
     /// miss or a stale local copy).
+    /// Shared tier: where it is ("" when none is configured) and whether it answers.
+    public var sharedTier = ""
+    public var sharedTierUp = false
     public var sharedReadThroughs = 0
     /// Shared tier: reads served from the local tiers because the shared tier was unavailable.
     public var sharedLocalFallbacks = 0

@@ -111,10 +111,10 @@ public final class RedisConnection: @unchecked Sendable {
         value.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: value.len), as: UTF8.self) } ?? ""
     }
 
-    private static func withArgv<Result>(_ arguments: [[UInt8]],
-                                         _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result) -> Result {
-        // Each argument's bytes stay alive in `arguments` for the duration of the call; hiredis
-        // copies them into its output buffer before returning.
+    /// Calls `body` with hiredis's argv form of `arguments` (a pointer and a length each); the
+    /// pointers are valid only during the call, and hiredis copies the bytes before returning.
+    private static func withArgv(_ arguments: [[UInt8]],
+                                 _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Int32) -> Int32 {
         let lengths = arguments.map(\.count)
         var pointers: [UnsafePointer<CChar>?] = []
         pointers.reserveCapacity(arguments.count)
@@ -128,7 +128,8 @@ public final class RedisConnection: @unchecked Sendable {
         }
         return pointers.withUnsafeMutableBufferPointer { argv in
             lengths.withUnsafeBufferPointer { lengthPointer in
-                body(argv.baseAddress!, lengthPointer.baseAddress!)
+                guard let argvBase = argv.baseAddress, let lengthBase = lengthPointer.baseAddress else { return REDIS_ERR }
+                return body(argvBase, lengthBase)
             }
         }
     }

@@ -105,6 +105,12 @@ extension Loma_V1_StoreStats {
             "unverified_reads": Int(clamping: unverifiedReads),
             "damaged_records": Int(clamping: damagedRecords),
             "unchecked_records": Int(clamping: uncheckedRecords),
+            "shared_tier": sharedTier,
+            "shared_tier_up": sharedTierUp,
+            "shared_read_throughs": Int(clamping: sharedReadThroughs),
+            "shared_local_fallbacks": Int(clamping: sharedLocalFallbacks),
+            "shared_conflicts": Int(clamping: sharedConflicts),
+            "shared_unavailable_writes": Int(clamping: sharedUnavailableWrites),
         ]
     }
 }

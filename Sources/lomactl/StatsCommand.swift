@@ -39,6 +39,11 @@ struct Stats: AsyncParsableCommand {
                 print("  disk: \(formatBytes(store.durableSegmentBytes)) in \(store.durableSegments) segments, " +
                       "file \(formatBytes(store.durableFileBytes)) of map \(formatBytes(store.mapSizeBytes))")
             }
+            if !store.sharedTier.isEmpty {
+                print("  shared: \(store.sharedTier) \(store.sharedTierUp ? "up" : "DOWN"), \(store.sharedReadThroughs) read-throughs, " +
+                      "\(store.sharedLocalFallbacks) local fallbacks, \(store.sharedConflicts) conflicts, " +
+                      "\(store.sharedUnavailableWrites) writes refused unavailable")
+            }
         }
         let tenant = stats.tenant
         print("tenant \(tenant.name): \(formatBytes(tenant.bytes)) stored" +

@@ -67,6 +67,9 @@ struct SharedTierTests {
         try await one.deleteSequence("branch")
         await #expect { try await two.readMemory(sequence: "branch") } throws: { ($0 as? StatusError)?.code == .notFound }
         #expect(try await two.listSequences().map(\.name) == ["chat"])
+        let shown = try CommandRun.run("lomactl", ["stats", "--endpoint", second.endpoint])
+        #expect(shown.stdout.contains("shared: \(redis.url) up"), "\(shown.stdout)")
+        #expect((try await two.stats()).store.sharedReadThroughs >= 1)
 
         // A prefix published through one daemon is found through the other.
         let memory = try await one.compress(keys: setup.keys, values: setup.values, options: CompressOptions(model: "m"))
@@ -94,14 +97,25 @@ struct SharedTierTests {
         _ = try await setup.compress(0, into: "race", client: clients[0])
         var acknowledged = 1
         for round in 0..<6 {
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
+            let outcomes = await withTaskGroup(of: StatusError?.self) { group in
                 for client in clients {
-                    group.addTask { (try? await setup.compress(1 + round % (setup.fixtureCase.description.segments - 1), into: "race", client: client)) != nil }
+                    group.addTask {
+                        do {
+                            _ = try await setup.compress(1 + round % (setup.fixtureCase.description.segments - 1), into: "race", client: client)
+                            return nil
+                        } catch {
+                            return (error as? StatusError) ?? StatusError.internalError("\(error)")
+                        }
+                    }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [StatusError?]()) { $0.append($1) }
             }
-            #expect(outcomes.contains(true))
-            acknowledged += outcomes.filter { $0 }.count
+            #expect(outcomes.contains { $0 == nil })
+            // The loser of a race is told so (and may retry); it is never acknowledged and lost.
+            for case let failure? in outcomes {
+                #expect(failure.code == .failedPrecondition && "\(failure)".contains("changed concurrently"), "\(failure)")
+            }
+            acknowledged += outcomes.filter { $0 == nil }.count
         }
         let one = try await Self.bytes(clients[0], "race")
         let two = try await Self.bytes(clients[1], "race")
@@ -115,9 +129,14 @@ struct SharedTierTests {
     func redisKilledAndRestarted() async throws {
         let setup = try Setup()
         let redis = try RedisServerProcess()
-        let first = try Self.daemon(setup, ["--redis-url", redis.url])
+        let first = try Self.daemon(setup, ["--redis-url", redis.url], extra: ["--metrics-listen", "127.0.0.1:0"])
         let one = try Self.client(first)
+        let metricsPort = try ReliabilityDamagedStoreTests.metricsPort(first)
+        func metric(_ series: String) throws -> Double? {
+            ReliabilityDamagedStoreTests.sample(try ServiceHTTP.get(port: metricsPort, path: "/metrics").body, series)
+        }
         _ = try await setup.compress(0, into: "kept", client: one)
+        #expect(try metric("lomad_shared_tier_up") == 1)
         let before = try await Self.bytes(one, "kept")
 
         redis.kill()
@@ -127,6 +146,10 @@ struct SharedTierTests {
         await #expect { try await setup.compress(0, into: "lost", client: one) }
             throws: { ($0 as? StatusError)?.code == .unavailable && "\($0)".contains("shared tier") }
         #expect(first.log.contains("shared tier node down"))
+        let down = try await one.stats().store
+        #expect(try metric("lomad_shared_tier_up") == 0)
+        #expect(try metric("lomad_shared_tier_errors_total") ?? 0 >= 1)
+        #expect(down.sharedTier == redis.url && !down.sharedTierUp && down.sharedUnavailableWrites >= 1 && down.sharedLocalFallbacks >= 1)
 
         try redis.start()
         var recovered = false
@@ -144,6 +167,8 @@ struct SharedTierTests {
         await #expect { try await Self.client(second).readMemory(sequence: "lost") }
             throws: { ($0 as? StatusError)?.code == .notFound }
         #expect(first.log.contains("shared tier node up"))
+        #expect(try await one.stats().store.sharedTierUp)
+        #expect(try metric("lomad_shared_tier_up") == 1)
     }
 
     @Test("damaged segments and memory of another checkpoint under the same model name are refused, not served")

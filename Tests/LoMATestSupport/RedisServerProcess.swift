@@ -9,8 +9,15 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let directory: URL
     private var process: Process?
     private let cluster: Bool
+    private let extraArguments: [String]
+    private let password: String?
 
-    public init(cluster: Bool = false, port: Int? = nil, directory: URL? = nil) throws {
+    /// - Parameter extraArguments: more `redis-server` options (`--requirepass`, `--user`);
+    ///   `password` is what `redis-cli` then authenticates with.
+    public init(cluster: Bool = false, port: Int? = nil, directory: URL? = nil, extraArguments: [String] = [],
+                password: String? = nil) throws {
+        self.extraArguments = extraArguments
+        self.password = password
         self.port = try port ?? (cluster ? Self.freeClusterPort() : Self.freePort())
         self.directory = try directory ?? TemporaryDirectory("redis").url
         self.cluster = cluster
@@ -36,7 +43,7 @@ public final class RedisServerProcess: @unchecked Sendable {
             arguments += ["--cluster-enabled", "yes", "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path,
                           "--cluster-node-timeout", "2000"]
         }
-        process.arguments = arguments
+        process.arguments = arguments + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try ProcessLaunch.run(process)
@@ -61,7 +68,8 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// `redis-cli -p PORT ARGS...`.
     @discardableResult
     public func cli(_ arguments: [String]) throws -> CommandRun {
-        try CommandRun.run(executable: URL(fileURLWithPath: "/usr/bin/redis-cli"), ["-p", "\(port)"] + arguments)
+        try CommandRun.run(executable: URL(fileURLWithPath: "/usr/bin/redis-cli"),
+                           ["-p", "\(port)", "--no-auth-warning"] + (password.map { ["-a", $0] } ?? []) + arguments)
     }
 
     /// A free port P whose cluster bus port P + 10000 is free too (Redis Cluster needs both, so

@@ -66,4 +66,26 @@ struct RedisClientTests {
         // appendonly + appendfsync always: what Redis acknowledged survived the SIGKILL.
         #expect(try client.execute([Array("GET".utf8), Array("k".utf8)], key: nil).bytes == value)
     }
+
+    @Test("an ACL user with a password is authenticated; wrong credentials are a configuration error")
+    func aclUser() throws {
+        let redis = try RedisServerProcess(extraArguments: ["--requirepass", "admin-secret", "--user", "lomad", "on", ">p@ss:w", "~lomad:*", "+@all"],
+                                           password: "admin-secret")
+        func client(_ url: String) throws -> RedisClient {
+            RedisClient(configuration: RedisClientConfiguration(topology: .single(try RedisURL(parsing: url)), timeout: .seconds(1)))
+        }
+        let user = try client("redis://lomad:p%40ss%3Aw@127.0.0.1:\(redis.port)/0")
+        #expect(try user.execute([Array("SET".utf8), Array("lomad:k".utf8), Array("v".utf8)], key: nil) == .status("OK"))
+        // The ACL applies: this user may not touch keys outside lomad:*.
+        if case .error(let message) = try user.execute([Array("SET".utf8), Array("other".utf8), Array("v".utf8)], key: nil) {
+            #expect(message.contains("NOPERM"))
+        } else {
+            Issue.record("a key outside the user's pattern was writable")
+        }
+        let wrong = try client("redis://lomad:nope@127.0.0.1:\(redis.port)/0")
+        #expect { try wrong.execute([Array("PING".utf8)], key: nil) } throws: { ($0 as? RedisError)?.kind == .configuration }
+        let anonymous = try client("redis://127.0.0.1:\(redis.port)/0")
+        let reply = try anonymous.execute([Array("GET".utf8), Array("lomad:k".utf8)], key: nil)
+        if case .error(let message) = reply { #expect(message.contains("NOAUTH")) } else { Issue.record("unauthenticated GET answered \(reply)") }
+    }
 }

@@ -410,6 +410,43 @@ public nonisolated struct Loma_V1_StoreStats: @unchecked Sendable {
     set {_uniqueStorage()._uncheckedRecords = newValue}
   }
 
+  /// The shared tier many daemons share (Redis), fields 40 and up; empty when none is configured:
+  /// "redis://HOST:PORT/DB" or "cluster HOST:PORT,...".
+  public var sharedTier: String {
+    get {_storage._sharedTier}
+    set {_uniqueStorage()._sharedTier = newValue}
+  }
+
+  /// Whether the shared tier's last call to every node succeeded.
+  public var sharedTierUp: Bool {
+    get {_storage._sharedTierUp}
+    set {_uniqueStorage()._sharedTierUp = newValue}
+  }
+
+  /// Sequences and prefix chunks copied from the shared tier into the local tiers.
+  public var sharedReadThroughs: UInt64 {
+    get {_storage._sharedReadThroughs}
+    set {_uniqueStorage()._sharedReadThroughs = newValue}
+  }
+
+  /// Reads served from the local tiers because the shared tier was unavailable.
+  public var sharedLocalFallbacks: UInt64 {
+    get {_storage._sharedLocalFallbacks}
+    set {_uniqueStorage()._sharedLocalFallbacks = newValue}
+  }
+
+  /// Appends that lost a version race to another daemon.
+  public var sharedConflicts: UInt64 {
+    get {_storage._sharedConflicts}
+    set {_uniqueStorage()._sharedConflicts = newValue}
+  }
+
+  /// Writes refused with UNAVAILABLE because the shared tier could not be reached.
+  public var sharedUnavailableWrites: UInt64 {
+    get {_storage._sharedUnavailableWrites}
+    set {_uniqueStorage()._sharedUnavailableWrites = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1284,7 +1321,7 @@ nonisolated extension Loma_V1_TenantUsage: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoreStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}sequences\0\u{3}prefix_entries\0\u{3}ram_bytes\0\u{3}ram_segments\0\u{3}ram_budget_bytes\0\u{3}ram_evictions\0\u{3}ram_hits\0\u{3}ram_misses\0\u{3}durable_segments\0\u{3}durable_segment_bytes\0\u{3}durable_file_bytes\0\u{3}map_size_bytes\0\u{3}expired_purged\0\u{3}prefix_lookups\0\u{3}prefix_chunks_found\0\u{3}damaged_reads\0\u{3}unverified_reads\0\u{3}damaged_records\0\u{3}unchecked_records\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}sequences\0\u{3}prefix_entries\0\u{3}ram_bytes\0\u{3}ram_segments\0\u{3}ram_budget_bytes\0\u{3}ram_evictions\0\u{3}ram_hits\0\u{3}ram_misses\0\u{3}durable_segments\0\u{3}durable_segment_bytes\0\u{3}durable_file_bytes\0\u{3}map_size_bytes\0\u{3}expired_purged\0\u{3}prefix_lookups\0\u{3}prefix_chunks_found\0\u{3}damaged_reads\0\u{3}unverified_reads\0\u{3}damaged_records\0\u{3}unchecked_records\0\u{4}\u{14}shared_tier\0\u{3}shared_tier_up\0\u{3}shared_read_throughs\0\u{3}shared_local_fallbacks\0\u{3}shared_conflicts\0\u{3}shared_unavailable_writes\0")
 
   fileprivate class _StorageClass {
     var _mode: String = String()
@@ -1307,6 +1344,12 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
     var _unverifiedReads: UInt64 = 0
     var _damagedRecords: UInt64 = 0
     var _uncheckedRecords: UInt64 = 0
+    var _sharedTier: String = String()
+    var _sharedTierUp: Bool = false
+    var _sharedReadThroughs: UInt64 = 0
+    var _sharedLocalFallbacks: UInt64 = 0
+    var _sharedConflicts: UInt64 = 0
+    var _sharedUnavailableWrites: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1337,6 +1380,12 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
       _unverifiedReads = source._unverifiedReads
       _damagedRecords = source._damagedRecords
       _uncheckedRecords = source._uncheckedRecords
+      _sharedTier = source._sharedTier
+      _sharedTierUp = source._sharedTierUp
+      _sharedReadThroughs = source._sharedReadThroughs
+      _sharedLocalFallbacks = source._sharedLocalFallbacks
+      _sharedConflicts = source._sharedConflicts
+      _sharedUnavailableWrites = source._sharedUnavailableWrites
     }
   }
 
@@ -1375,6 +1424,12 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
         case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._unverifiedReads) }()
         case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._damagedRecords) }()
         case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._uncheckedRecords) }()
+        case 40: try { try decoder.decodeSingularStringField(value: &_storage._sharedTier) }()
+        case 41: try { try decoder.decodeSingularBoolField(value: &_storage._sharedTierUp) }()
+        case 42: try { try decoder.decodeSingularUInt64Field(value: &_storage._sharedReadThroughs) }()
+        case 43: try { try decoder.decodeSingularUInt64Field(value: &_storage._sharedLocalFallbacks) }()
+        case 44: try { try decoder.decodeSingularUInt64Field(value: &_storage._sharedConflicts) }()
+        case 45: try { try decoder.decodeSingularUInt64Field(value: &_storage._sharedUnavailableWrites) }()
         default: break
         }
       }
@@ -1443,6 +1498,24 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
       if _storage._uncheckedRecords != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._uncheckedRecords, fieldNumber: 20)
       }
+      if !_storage._sharedTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sharedTier, fieldNumber: 40)
+      }
+      if _storage._sharedTierUp != false {
+        try visitor.visitSingularBoolField(value: _storage._sharedTierUp, fieldNumber: 41)
+      }
+      if _storage._sharedReadThroughs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sharedReadThroughs, fieldNumber: 42)
+      }
+      if _storage._sharedLocalFallbacks != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sharedLocalFallbacks, fieldNumber: 43)
+      }
+      if _storage._sharedConflicts != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sharedConflicts, fieldNumber: 44)
+      }
+      if _storage._sharedUnavailableWrites != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sharedUnavailableWrites, fieldNumber: 45)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1472,6 +1545,12 @@ nonisolated extension Loma_V1_StoreStats: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._unverifiedReads != rhs_storage._unverifiedReads {return false}
         if _storage._damagedRecords != rhs_storage._damagedRecords {return false}
         if _storage._uncheckedRecords != rhs_storage._uncheckedRecords {return false}
+        if _storage._sharedTier != rhs_storage._sharedTier {return false}
+        if _storage._sharedTierUp != rhs_storage._sharedTierUp {return false}
+        if _storage._sharedReadThroughs != rhs_storage._sharedReadThroughs {return false}
+        if _storage._sharedLocalFallbacks != rhs_storage._sharedLocalFallbacks {return false}
+        if _storage._sharedConflicts != rhs_storage._sharedConflicts {return false}
+        if _storage._sharedUnavailableWrites != rhs_storage._sharedUnavailableWrites {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -304,7 +304,7 @@ class StatusCount(_message.Message):
     def __init__(self, code: _Optional[_Union[_status_pb2.StatusCode, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class StoreStats(_message.Message):
-    __slots__ = ["damaged_reads", "damaged_records", "durable_file_bytes", "durable_segment_bytes", "durable_segments", "expired_purged", "map_size_bytes", "mode", "prefix_chunks_found", "prefix_entries", "prefix_lookups", "ram_budget_bytes", "ram_bytes", "ram_evictions", "ram_hits", "ram_misses", "ram_segments", "sequences", "unchecked_records", "unverified_reads"]
+    __slots__ = ["damaged_reads", "damaged_records", "durable_file_bytes", "durable_segment_bytes", "durable_segments", "expired_purged", "map_size_bytes", "mode", "prefix_chunks_found", "prefix_entries", "prefix_lookups", "ram_budget_bytes", "ram_bytes", "ram_evictions", "ram_hits", "ram_misses", "ram_segments", "sequences", "shared_conflicts", "shared_local_fallbacks", "shared_read_throughs", "shared_tier", "shared_tier_up", "shared_unavailable_writes", "unchecked_records", "unverified_reads"]
     DAMAGED_READS_FIELD_NUMBER: _ClassVar[int]
     DAMAGED_RECORDS_FIELD_NUMBER: _ClassVar[int]
     DURABLE_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -323,6 +323,12 @@ class StoreStats(_message.Message):
     RAM_MISSES_FIELD_NUMBER: _ClassVar[int]
     RAM_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     SEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    SHARED_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_LOCAL_FALLBACKS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_READ_THROUGHS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_TIER_FIELD_NUMBER: _ClassVar[int]
+    SHARED_TIER_UP_FIELD_NUMBER: _ClassVar[int]
+    SHARED_UNAVAILABLE_WRITES_FIELD_NUMBER: _ClassVar[int]
     UNCHECKED_RECORDS_FIELD_NUMBER: _ClassVar[int]
     UNVERIFIED_READS_FIELD_NUMBER: _ClassVar[int]
     damaged_reads: int
@@ -343,9 +349,15 @@ class StoreStats(_message.Message):
     ram_misses: int
     ram_segments: int
     sequences: int
+    shared_conflicts: int
+    shared_local_fallbacks: int
+    shared_read_throughs: int
+    shared_tier: str
+    shared_tier_up: bool
+    shared_unavailable_writes: int
     unchecked_records: int
     unverified_reads: int
-    def __init__(self, mode: _Optional[str] = ..., sequences: _Optional[int] = ..., prefix_entries: _Optional[int] = ..., ram_bytes: _Optional[int] = ..., ram_segments: _Optional[int] = ..., ram_budget_bytes: _Optional[int] = ..., ram_evictions: _Optional[int] = ..., ram_hits: _Optional[int] = ..., ram_misses: _Optional[int] = ..., durable_segments: _Optional[int] = ..., durable_segment_bytes: _Optional[int] = ..., durable_file_bytes: _Optional[int] = ..., map_size_bytes: _Optional[int] = ..., expired_purged: _Optional[int] = ..., prefix_lookups: _Optional[int] = ..., prefix_chunks_found: _Optional[int] = ..., damaged_reads: _Optional[int] = ..., unverified_reads: _Optional[int] = ..., damaged_records: _Optional[int] = ..., unchecked_records: _Optional[int] = ...) -> None: ...
+    def __init__(self, mode: _Optional[str] = ..., sequences: _Optional[int] = ..., prefix_entries: _Optional[int] = ..., ram_bytes: _Optional[int] = ..., ram_segments: _Optional[int] = ..., ram_budget_bytes: _Optional[int] = ..., ram_evictions: _Optional[int] = ..., ram_hits: _Optional[int] = ..., ram_misses: _Optional[int] = ..., durable_segments: _Optional[int] = ..., durable_segment_bytes: _Optional[int] = ..., durable_file_bytes: _Optional[int] = ..., map_size_bytes: _Optional[int] = ..., expired_purged: _Optional[int] = ..., prefix_lookups: _Optional[int] = ..., prefix_chunks_found: _Optional[int] = ..., damaged_reads: _Optional[int] = ..., unverified_reads: _Optional[int] = ..., damaged_records: _Optional[int] = ..., unchecked_records: _Optional[int] = ..., shared_tier: _Optional[str] = ..., shared_tier_up: bool = ..., shared_read_throughs: _Optional[int] = ..., shared_local_fallbacks: _Optional[int] = ..., shared_conflicts: _Optional[int] = ..., shared_unavailable_writes: _Optional[int] = ...) -> None: ...
 
 class TenantUsage(_message.Message):
     __slots__ = ["bytes", "name", "quota_bytes"]
