@@ -31,7 +31,7 @@ public struct CommandRun: Sendable {
         }
         process.standardOutput = outHandle
         process.standardError = errHandle
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         return CommandRun(status: process.terminationStatus,
                           stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
