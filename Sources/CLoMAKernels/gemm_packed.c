@@ -29,6 +29,11 @@ enum {
     kInnerBlock = 256,
     /// The same for AVX-512's four panels: 32 KiB as f32 (of a 48 KiB L1).
     kInnerBlock512 = 128,
+    /// Rows from which AVX-512 widens bf16 blocks once into L1 instead of in registers per row
+    /// tile. Measured on one thread (n 8192, k 2048): widening costs a pass over the block that
+    /// does not overlap the FMAs, so below this it lost (16 rows: 74 against 168 GFLOP/s
+    /// in registers; 64 rows: 132 against 172); at 256 rows it won (173 against 160).
+    kWidenRows = 128,
     /// Inner steps (panel rows) between prefetching and using a weight line.
     kPrefetchAhead = 64,
 };
@@ -247,13 +252,16 @@ static AVX512 void tile_avx512(const tile_args *a, int panels, int bf16) {
 }
 
 /// Widens one inner block of `panels` bf16 panels to f32 in `widened` (`inner` x 16 floats per
-/// panel, panels back to back), so that row tiles after the first multiply without converting:
-/// with several row tiles the widening is paid once instead of once per tile.
+/// panel, panels back to back), so that row tiles multiply without converting: with many row
+/// tiles (`kWidenRows`) the widening is paid once instead of once per tile.
 static AVX512 void widen_block_avx512(const tile_args *a, int panels, float *widened) {
     for (int q = 0; q < panels; q++) {
         const uint16_t *panel = (const uint16_t *)a->w + (size_t)q * a->panel_stride;
         float *target = widened + (size_t)q * a->inner * kPanel;
-        for (int kk = 0; kk < a->inner; kk++) _mm512_store_ps(target + (size_t)kk * kPanel, load16(panel, (size_t)kk, 1));
+        for (int kk = 0; kk < a->inner; kk++) {
+            _mm_prefetch((const char *)(panel + (size_t)(kk + 4 * kPrefetchAhead) * kPanel), _MM_HINT_T0);
+            _mm512_store_ps(target + (size_t)kk * kPanel, load16(panel, (size_t)kk, 1));
+        }
     }
 }
 #endif
@@ -286,7 +294,7 @@ void loma_gemm_packed(int kernel, int weight_type, const float *x, int m, int k,
     const int step = avx512 ? kPanelsPerTile512 : 1;
     const int block = avx512 ? kInnerBlock512 : kInnerBlock;
 #if defined(__x86_64__)
-    // bf16 panels widened once per block when more than one row tile reads them.
+    // bf16 panels widened once per block when enough row tiles read them (kWidenRows).
     _Alignas(64) float widened[kPanelsPerTile512 * kInnerBlock512 * kPanel];
 #endif
     for (int p = panel_begin; p < panel_end; p += step) {
@@ -306,7 +314,7 @@ void loma_gemm_packed(int kernel, int weight_type, const float *x, int m, int k,
             a.panel_stride = panel_stride;
             int tile_bf16 = bf16;
 #if defined(__x86_64__)
-            if (avx512 && bf16 && m > kRowsPerTile) {
+            if (avx512 && bf16 && m >= kWidenRows) {
                 widen_block_avx512(&a, panels, widened);
                 a.w = widened;
                 a.panel_stride = (size_t)a.inner * kPanel;
