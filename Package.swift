@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "TOML"),
 
         // compute
-        // The packed-weight product kernel (AVX2/FMA picked at run time, portable C otherwise).
+        // The packed-weight product kernels (AVX-512 or AVX2/FMA picked at run time, portable C otherwise; f32 or bf16 weights).
         .target(name: "CLoMAKernels"),
         .target(name: "LoMAModel", dependencies: ["LoMATensorIO", "COpenBLAS", "CLoMAKernels"]),
 

@@ -24,9 +24,16 @@ enum {
     kRowsPerTile = 6,
     /// Panels per AVX-512 tile (4 x 16 outputs).
     kPanelsPerTile512 = 4,
-    /// Inner-dimension block: the slice of the panels a tile reads (16 KiB for one f32 panel,
-    /// 32 KiB for four bf16 ones) stays in L1 across all row tiles.
+    /// Inner-dimension block: the slice of the panels a tile reads (16 KiB for one f32 panel)
+    /// stays in L1 across all row tiles.
     kInnerBlock = 256,
+    /// The same for AVX-512's four panels: 32 KiB as f32 (of a 48 KiB L1).
+    kInnerBlock512 = 128,
+    /// Rows from which AVX-512 widens bf16 blocks once into L1 instead of in registers per row
+    /// tile. Measured on one thread (n 8192, k 2048): widening costs a pass over the block that
+    /// does not overlap the FMAs, so below this it lost (16 rows: 74 against 168 GFLOP/s
+    /// in registers; 64 rows: 132 against 172); at 256 rows it won (173 against 160).
+    kWidenRows = 128,
     /// Inner steps (panel rows) between prefetching and using a weight line.
     kPrefetchAhead = 64,
 };
@@ -243,6 +250,20 @@ INLINE AVX512 void tile_avx512_rows(const int ROWS, const int PANELS, const int 
 static AVX512 void tile_avx512(const tile_args *a, int panels, int bf16) {
     if (bf16) { PANEL_CASES(1) } else { PANEL_CASES(0) }
 }
+
+/// Widens one inner block of `panels` bf16 panels to f32 in `widened` (`inner` x 16 floats per
+/// panel, panels back to back), so that row tiles multiply without converting: with many row
+/// tiles (`kWidenRows`) the widening is paid once instead of once per tile.
+static AVX512 void widen_block_avx512(const tile_args *a, int panels, float *widened) {
+    for (int q = 0; q < panels; q++) {
+        const uint16_t *panel = (const uint16_t *)a->w + (size_t)q * a->panel_stride;
+        float *target = widened + (size_t)q * a->inner * kPanel;
+        for (int kk = 0; kk < a->inner; kk++) {
+            _mm_prefetch((const char *)(panel + (size_t)(kk + 4 * kPrefetchAhead) * kPanel), _MM_HINT_T0);
+            _mm512_store_ps(target + (size_t)kk * kPanel, load16(panel, (size_t)kk, 1));
+        }
+    }
+}
 #endif
 
 int loma_kernel_supported(int kernel) {
@@ -269,7 +290,13 @@ void loma_gemm_packed(int kernel, int weight_type, const float *x, int m, int k,
     const int bf16 = weight_type == LOMA_WEIGHTS_BF16;
     const size_t element = bf16 ? 2 : 4;
     const size_t panel_stride = (size_t)kPanel * (size_t)k;
-    const int step = kernel == LOMA_KERNEL_AVX512 ? kPanelsPerTile512 : 1;
+    const int avx512 = kernel == LOMA_KERNEL_AVX512;
+    const int step = avx512 ? kPanelsPerTile512 : 1;
+    const int block = avx512 ? kInnerBlock512 : kInnerBlock;
+#if defined(__x86_64__)
+    // bf16 panels widened once per block when enough row tiles read them (kWidenRows).
+    _Alignas(64) float widened[kPanelsPerTile512 * kInnerBlock512 * kPanel];
+#endif
     for (int p = panel_begin; p < panel_end; p += step) {
         int first = p * kPanel;
         if (n - first <= 0) break;
@@ -280,19 +307,29 @@ void loma_gemm_packed(int kernel, int weight_type, const float *x, int m, int k,
             a.widths[q] = width > kPanel ? kPanel : (width > 0 ? width : 0);
         }
         while (panels > 1 && a.widths[panels - 1] == 0) panels--;
-        for (int k0 = 0; k0 < k; k0 += kInnerBlock) {
-            a.inner = k - k0 < kInnerBlock ? k - k0 : kInnerBlock;
+        for (int k0 = 0; k0 < k; k0 += block) {
+            a.inner = k - k0 < block ? k - k0 : block;
             a.load = accumulate || k0 > 0;
             a.w = (const char *)packed + ((size_t)p * panel_stride + (size_t)k0 * kPanel) * element;
+            a.panel_stride = panel_stride;
+            int tile_bf16 = bf16;
+#if defined(__x86_64__)
+            if (avx512 && bf16 && m >= kWidenRows) {
+                widen_block_avx512(&a, panels, widened);
+                a.w = widened;
+                a.panel_stride = (size_t)a.inner * kPanel;
+                tile_bf16 = 0;
+            }
+#endif
             for (int i0 = 0; i0 < m; i0 += kRowsPerTile) {
                 a.rows = m - i0 < kRowsPerTile ? m - i0 : kRowsPerTile;
                 a.x = x + ((size_t)i0 * k + (size_t)k0 * kRowsPerTile);
                 a.y = y + (size_t)i0 * ldy + first;
 #if defined(__x86_64__)
-                if (kernel == LOMA_KERNEL_AVX512) { tile_avx512(&a, panels, bf16); continue; }
-                if (kernel == LOMA_KERNEL_AVX2) { tile_avx2(&a, bf16); continue; }
+                if (avx512) { tile_avx512(&a, panels, tile_bf16); continue; }
+                if (kernel == LOMA_KERNEL_AVX2) { tile_avx2(&a, tile_bf16); continue; }
 #endif
-                tile_portable(&a, bf16);
+                tile_portable(&a, tile_bf16);
             }
         }
     }

@@ -81,8 +81,12 @@ extension LlamaModel {
         layer.attention.queryKeyValue.apply(scratch.normalized.pointer, rows: rows, into: scratch.queryKeyValue.pointer,
                                             packedInput: scratch.packedInput.pointer)
         let projected = scratch.queryKeyValue.pointer
-        rotary.rotate(projected, rows: rows, stride: projectionWidth, heads: (queryWidth + keyValueWidth) / headDim,
-                      cos: cosines, sin: sines)
+        let rotatedHeads = (queryWidth + keyValueWidth) / headDim
+        let rotary = rotary
+        let rotated = RowPointers(input: projected, output: projected)
+        Parallel.forEach(rows, minimumChunk: Parallel.minimumChunk(workPerItem: 4 * rotatedHeads * headDim)) { range in
+            rotary.rotate(rotated.output, rows: range, stride: projectionWidth, heads: rotatedHeads, cos: cosines, sin: sines)
+        }
 
         // Their keys and values are this layer's output; later segments read them back.
         for (jobIndex, pass) in jobs.enumerated() {
@@ -99,11 +103,8 @@ extension LlamaModel {
             return
         }
 
-        for (jobIndex, pass) in jobs.enumerated() {
-            attend(pass, layer: layerIndex, step: step,
-                   queries: projected + jobIndex * perSegment * projectionWidth, queryStride: projectionWidth,
-                   into: scratch.attention.pointer + jobIndex * perSegment * queryWidth)
-        }
+        attend(jobs, layer: layerIndex, step: step, queries: projected, queryStride: projectionWidth,
+               into: scratch.attention.pointer)
         output.apply(scratch.attention.pointer, rows: rows, into: scratch.hidden.pointer, accumulate: true,
                      packedInput: scratch.packedInput.pointer)
 
@@ -114,35 +115,46 @@ extension LlamaModel {
                        packedInput: scratch.packedInput.pointer)
     }
 
-    /// Attention of one job's memory queries over `[context, memory so far, segment]` with no
+    /// Attention of every job's memory queries over `[context, memory so far, segment]` with no
     /// mask; the order of keys does not matter without a mask, so the memory (earlier segments'
-    /// and this one's) is read back contiguously from the output.
+    /// and this one's) is read back contiguously from the output. Threaded twice: each job's
+    /// keys and values are gathered (and converted from the client's dtype) by one thread,
+    /// then every (job, kv head) pair is an independent item.
     private func attend(
-        _ pass: MemoryPassJob, layer: Int, step: Int,
+        _ jobs: [MemoryPassJob], layer: Int, step: Int,
         queries: UnsafeMutablePointer<Float>, queryStride: Int, into attention: UnsafeMutablePointer<Float>
     ) {
         let c = configuration
         let headDim = c.headDim
         let perSegment = c.loma.memoryTokensPerSegment
         let segmentLength = c.loma.segmentLength
-        let contextTokens = pass.contextTokens
         let memoryTokens = (step + 1) * perSegment
-        let total = contextTokens + memoryTokens + segmentLength
-        let keys = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
-        let values = AlignedStorage(count: c.numKeyValueHeads * total * headDim)
-
-        for (storage, context, block, memory) in [
-            (keys, pass.job.contextKeys, pass.job.keys, pass.output.keys),
-            (values, pass.job.contextValues, pass.job.values, pass.output.values),
-        ] {
-            context?.gather(layer: layer, tokens: 0..<contextTokens, into: storage.pointer, rowsPerHead: total, firstRow: 0)
-            for head in 0..<c.numKeyValueHeads {
-                (storage.pointer + (head * total + contextTokens) * headDim).update(
-                    from: memory.storage.pointer + pass.output.offset(layer: layer, head: head, token: 0),
-                    count: memoryTokens * headDim)
+        let kvHeads = c.numKeyValueHeads
+        let gathered = jobs.map { pass in
+            let total = pass.contextTokens + memoryTokens + segmentLength
+            return GatheredKeyValues(total: total, keys: AlignedStorage(count: kvHeads * total * headDim),
+                                     values: AlignedStorage(count: kvHeads * total * headDim))
+        }
+        let shared = AttentionJobs(jobs: jobs, queries: queries, attention: attention)
+        let gatherWork = gathered.first.map { 2 * kvHeads * $0.total * headDim } ?? 1
+        Parallel.forEach(jobs.count, minimumChunk: Parallel.minimumChunk(workPerItem: gatherWork)) { range in
+            for jobIndex in range {
+                let pass = shared.jobs[jobIndex], target = gathered[jobIndex]
+                let contextTokens = pass.contextTokens, total = target.total
+                for (storage, context, block, memory) in [
+                    (target.keys, pass.job.contextKeys, pass.job.keys, pass.output.keys),
+                    (target.values, pass.job.contextValues, pass.job.values, pass.output.values),
+                ] {
+                    context?.gather(layer: layer, tokens: 0..<contextTokens, into: storage.pointer, rowsPerHead: total, firstRow: 0)
+                    for head in 0..<kvHeads {
+                        (storage.pointer + (head * total + contextTokens) * headDim).update(
+                            from: memory.storage.pointer + pass.output.offset(layer: layer, head: head, token: 0),
+                            count: memoryTokens * headDim)
+                    }
+                    block.gather(layer: layer, tokens: (step * segmentLength)..<((step + 1) * segmentLength),
+                                 into: storage.pointer, rowsPerHead: total, firstRow: contextTokens + memoryTokens)
+                }
             }
-            block.gather(layer: layer, tokens: (step * segmentLength)..<((step + 1) * segmentLength),
-                         into: storage.pointer, rowsPerHead: total, firstRow: contextTokens + memoryTokens)
         }
 
         // The query heads sharing a kv head are stacked into one `[group * t, head_dim]` matrix
@@ -153,27 +165,49 @@ extension LlamaModel {
         let groupWidth = group * headDim
         let groupRows = group * perSegment
         let scale = 1 / Float(headDim).squareRoot()
-        let groupedQueries = AlignedStorage(count: groupRows * headDim)
-        let groupedOutput = AlignedStorage(count: groupRows * headDim)
-        let scores = AlignedStorage(count: groupRows * total)
-        for keyValueHead in 0..<c.numKeyValueHeads {
-            for token in 0..<perSegment {
-                (groupedQueries.pointer + token * groupWidth).update(
-                    from: queries + token * queryStride + keyValueHead * groupWidth, count: groupWidth)
-            }
-            BLAS.multiplyTransposed(
-                groupedQueries.pointer, rows: groupRows, inner: headDim, lda: headDim,
-                keys.pointer + keyValueHead * total * headDim, outer: total, ldw: headDim,
-                into: scores.pointer, ldc: total, alpha: scale)
-            Softmax.applyRows(scores.pointer, rows: groupRows, width: total)
-            BLAS.multiply(
-                scores.pointer, rows: groupRows, inner: total, lda: total,
-                values.pointer + keyValueHead * total * headDim, cols: headDim, ldb: headDim,
-                into: groupedOutput.pointer, ldc: headDim)
-            for token in 0..<perSegment {
-                (attention + token * queryWidth + keyValueHead * groupWidth).update(
-                    from: groupedOutput.pointer + token * groupWidth, count: groupWidth)
+        let headWork = gathered.first.map { 2 * groupRows * $0.total * headDim } ?? 1
+        Parallel.forEach(jobs.count * kvHeads, minimumChunk: Parallel.minimumChunk(workPerItem: headWork)) { range in
+            let groupedQueries = AlignedStorage(count: groupRows * headDim)
+            let groupedOutput = AlignedStorage(count: groupRows * headDim)
+            let scores = AlignedStorage(count: groupRows * (gathered.map(\.total).max() ?? 0))
+            for item in range {
+                let jobIndex = item / kvHeads, keyValueHead = item % kvHeads
+                let source = gathered[jobIndex], total = source.total
+                let queries = shared.queries + jobIndex * perSegment * queryStride
+                let attention = shared.attention + jobIndex * perSegment * queryWidth
+                for token in 0..<perSegment {
+                    (groupedQueries.pointer + token * groupWidth).update(
+                        from: queries + token * queryStride + keyValueHead * groupWidth, count: groupWidth)
+                }
+                BLAS.multiplyTransposed(
+                    groupedQueries.pointer, rows: groupRows, inner: headDim, lda: headDim,
+                    source.keys.pointer + keyValueHead * total * headDim, outer: total, ldw: headDim,
+                    into: scores.pointer, ldc: total, alpha: scale)
+                Softmax.applyRows(scores.pointer, rows: groupRows, width: total)
+                BLAS.multiply(
+                    scores.pointer, rows: groupRows, inner: total, lda: total,
+                    source.values.pointer + keyValueHead * total * headDim, cols: headDim, ldb: headDim,
+                    into: groupedOutput.pointer, ldc: headDim)
+                for token in 0..<perSegment {
+                    (attention + token * queryWidth + keyValueHead * groupWidth).update(
+                        from: groupedOutput.pointer + token * groupWidth, count: groupWidth)
+                }
             }
         }
     }
+}
+
+/// One job's keys and values for one layer, `[kv_heads, total, head_dim]` each.
+private struct GatheredKeyValues: Sendable {
+    let total: Int
+    let keys: AlignedStorage
+    let values: AlignedStorage
+}
+
+/// The jobs and the query/attention rows of one layer's attention, handed to worker threads
+/// that each read whole jobs and write disjoint (job, kv head) blocks of `attention`.
+private struct AttentionJobs: @unchecked Sendable {
+    let jobs: [MemoryPassJob]
+    let queries: UnsafeMutablePointer<Float>
+    let attention: UnsafeMutablePointer<Float>
 }

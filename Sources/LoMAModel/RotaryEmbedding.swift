@@ -28,13 +28,14 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates `heads` consecutive head vectors in each of `rows` rows (row stride `stride`),
-    /// row `r` at the angles of table row `r`.
+    /// row `r` at the angles of table row `r`. Rows are independent, so threads may rotate
+    /// disjoint ranges at once.
     func rotate(
-        _ data: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int,
+        _ data: UnsafeMutablePointer<Float>, rows: Range<Int>, stride: Int, heads: Int,
         cos cosines: [Float], sin sines: [Float]
     ) {
         let half = headDim / 2
-        for row in 0..<rows {
+        for row in rows {
             for head in 0..<heads {
                 let vector = data + row * stride + head * headDim
                 for index in 0..<half {

@@ -37,7 +37,7 @@ struct Inspect: ParsableCommand {
         biases:           \(biases.isEmpty ? "none" : biases.joined(separator: ", "))
         tied embeddings:  \(c.tieWordEmbeddings)
         loma:             segment_length \(loma.segmentLength), compression_ratio \(loma.compressionRatio), \(loma.memoryTokensPerSegment) memory tokens per segment, ids \(loma.memoryTokenIds)
-        weight dtype:     \(model.checkpointDType) on disk, f32 in memory
+        weight dtype:     \(model.checkpointDType) on disk, \(model.weightFormat.rawValue) in memory (engine.weights = auto), \(model.kernel.rawValue) kernel
         weights in memory: \(formatBytes(model.weightBytes)) (layers used by the memory pass + memory-token embeddings)
         KV per segment:   \(formatBytes(2 * c.numHiddenLayers * c.numKeyValueHeads * loma.segmentLength * c.headDim * 2)) in, \(formatBytes(2 * c.numHiddenLayers * c.numKeyValueHeads * loma.memoryTokensPerSegment * c.headDim * 2)) out (16-bit)
         """

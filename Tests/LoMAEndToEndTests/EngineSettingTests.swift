@@ -27,19 +27,9 @@ struct EngineSettingTests {
     func refusedKernel() throws {
         let refused = ["avx-512"] + [EngineOptions.Kernel.avx512, .avx2].filter { !EngineOptions.supportedKernels.contains($0) }.map(\.rawValue)
         for name in refused {
-            let output = FileManager.default.temporaryDirectory.appendingPathComponent("lomad-engine-\(UUID().uuidString).txt")
-            defer { try? FileManager.default.removeItem(at: output) }
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            let process = Process()
-            process.executableURL = DaemonProcess.executable("lomad")
-            process.arguments = ["serve", "--engine-kernel", name, "--print-config"]
-            process.standardError = try FileHandle(forWritingTo: output)
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            let message = try String(contentsOf: output, encoding: .utf8)
-            #expect(process.terminationStatus == 78, "\(name): exit \(process.terminationStatus)")
-            #expect(message.contains("engine.kernel"), "\(name): \(message)")
+            let run = try CommandRun.run("lomad", ["serve", "--engine-kernel", name, "--print-config"])
+            #expect(run.status == 78, "\(name): exit \(run.status)")
+            #expect(run.stderr.contains("engine.kernel"), "\(name): \(run.stderr)")
         }
     }
 }

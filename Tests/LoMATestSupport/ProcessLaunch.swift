@@ -1,8 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Serialises `Process.run()`: Foundation on Linux can crash when several threads launch
-/// processes at once, which tests running in parallel (daemons, redis-server, lomactl) do.
+/// The one place tests start child processes. Foundation's `Process.run()` can crash when
+/// several threads launch processes at once (seen as a bad pointer dereference inside `run()`
+/// while parallel tests each started a daemon), so launches are serialised; the children still
+/// run concurrently.
 public enum ProcessLaunch {
     private static let lock = Mutex(())
 

@@ -1,3 +1,5 @@
+import LoMAModel
+
 /// Command-line options of `loma-bench` (kept dependency-free: a benchmark binary should not
 /// pull in more than the engine it measures).
 struct Options {
@@ -6,6 +8,7 @@ struct Options {
     var context = 0
     var `repeat` = 3
     var threads: Int?
+    var engine = EngineOptions()
 
     init(_ arguments: ArraySlice<String>) throws {
         var iterator = arguments.makeIterator()
@@ -17,9 +20,15 @@ struct Options {
             case "--context": context = Int(value) ?? 0
             case "--repeat": `repeat` = Int(value) ?? 3
             case "--threads": threads = Int(value)
+            case "--weights":
+                guard let weights = EngineOptions.Weights(rawValue: value) else { throw BenchmarkError("--weights: auto, bf16 or f32") }
+                engine.weights = weights
+            case "--kernel":
+                guard let kernel = EngineOptions.Kernel(rawValue: value) else { throw BenchmarkError("--kernel: auto, avx512, avx2 or portable") }
+                engine.kernel = kernel
             default: throw BenchmarkError("unknown option \(flag)")
             }
         }
-        guard !model.isEmpty else { throw BenchmarkError("usage: loma-bench --model DIR [--tokens 16,64,256] [--context N] [--repeat N] [--threads N]") }
+        guard !model.isEmpty else { throw BenchmarkError("usage: loma-bench --model DIR [--tokens 16,64,256] [--context N] [--repeat N] [--threads N] [--weights auto|bf16|f32] [--kernel auto|avx512|avx2|portable]") }
     }
 }
