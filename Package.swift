@@ -97,7 +97,7 @@ let package = Package(
 
         // benchmarks (executables; run through Benchmarks/*/run.sh)
         .executableTarget(name: "transport-bench", dependencies: ["ZeroMQ"], path: "Benchmarks/transport/Sources"),
-        .executableTarget(name: "store-bench", dependencies: ["LoMAClient"], path: "Benchmarks/store/Sources"),
+        .executableTarget(name: "store-bench", dependencies: ["LoMAClient", "LoMAProtocol"], path: "Benchmarks/store/Sources"),
         .executableTarget(name: "shared-tier-bench", dependencies: ["LoMAStore", "LoMASharedTier", "Redis"],
                           path: "Benchmarks/shared-tier/Sources"),
         .executableTarget(name: "loma-bench", dependencies: ["LoMAModel", "LoMATensorIO", "COpenBLAS"], path: "Benchmarks/engine/Sources"),
