@@ -120,6 +120,9 @@ def test_every_call_against_a_real_daemon(installed, daemon, tmp_path, linkage):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "all calls checked" in completed.stdout
     assert "2 layers, 2 kv heads, head_dim 8, segment 8, ratio 2" in completed.stdout
+    # The daemon fixture is on ipc: the KV went through the client's shared-memory segments, and
+    # equalled what a frames-only client got (exercise_client checks the bytes).
+    assert "shared memory: used" in completed.stdout
     # The C chunk hashes are the Python client's (and the protocol's) chained sha256.
     line = next(l for l in completed.stdout.splitlines() if l.startswith("chunk hash 0 of "))
     first_token = int(line.split("of ")[1].split("..")[0])
