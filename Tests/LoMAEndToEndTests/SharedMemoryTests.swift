@@ -237,6 +237,47 @@ struct SharedMemoryTests {
         #expect(after.envelope.status.code == .ok, "\(after.envelope.status.message)")
         #expect(daemon.log.contains("SIGBUS") == false)
     }
+
+    @Test("a client that removes its segment mid-request gets not_found or its answer; the daemon keeps serving")
+    func removedSegment() async throws {
+        let setup = try StoreOperationTests.Setup()
+        let daemon = try Self.daemon(setup)
+        let probe = try WireProbe(endpoint: daemon.endpoint)
+        let (segment, spans) = try Self.kvSegment(setup)
+        let bytes = [UInt8](setup.keys.bytes) + [UInt8](setup.values.bytes)
+        // Another thread unlinks the object and creates it again under the same name while
+        // requests naming it are served (the daemon never maps a segment, so a client unmapping
+        // its own mapping changes nothing it reads).
+        let stop = Atomic(false)
+        let remover = Thread {
+            while !stop.load() {
+                shm_unlink(segment.name)
+                let again = shm_open(segment.name, O_RDWR | O_CREAT, 0o600)
+                if again >= 0 {
+                    _ = fchmod(again, 0o600)
+                    _ = bytes.withUnsafeBytes { pwrite(again, $0.baseAddress, $0.count, 0) }
+                    close(again)
+                }
+            }
+        }
+        remover.start()
+        var outcomes: [Loma_V1_StatusCode: Int] = [:]
+        for id in 1...60 {
+            let reply = try #require(try probe.exchange([Self.compressEnvelope(setup, id: UInt64(id), segment: segment.name, spans: spans)]))
+            let status = reply.envelope.status
+            outcomes[status.code, default: 0] += 1
+            if status.code != .ok {
+                // Found missing, or found while it was being written again (shorter than named).
+                #expect(status.code == .notFound || status.message.contains("but the request uses")
+                        || status.message.contains("shrank while lomad read"), "\(status.code): \(status.message)")
+            }
+        }
+        stop.store(true)
+        while !remover.isFinished { try await Task.sleep(for: .milliseconds(5)) }
+        let allowed: Set<Loma_V1_StatusCode> = [.ok, .notFound, .invalidArgument]
+        #expect(Set(outcomes.keys).isSubset(of: allowed), "\(outcomes)")
+        #expect(try probe.stillServes())
+    }
 }
 
 /// A flag shared with the flipper thread.
