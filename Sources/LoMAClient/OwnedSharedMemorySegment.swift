@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import LoMAProtocol
 
 /// A POSIX shared-memory object this client created (mode 0600, a unique `/lomad-` name) and
@@ -16,6 +17,7 @@ final class OwnedSharedMemorySegment {
 
     /// - Throws: `LoMAClientError.sharedMemory` when the object cannot be created or mapped.
     init(role: String, capacity: Int) throws {
+        _ = Self.staleRemoved
         var generator = SystemRandomNumberGenerator()
         let name = "\(SharedMemoryName.prefix)\(role)-\(getpid())-\(String(generator.next(), radix: 36))"
         let descriptor = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -34,6 +36,22 @@ final class OwnedSharedMemorySegment {
             throw error
         }
     }
+
+    /// Objects a client process left behind when it ended without releasing its client (a crash,
+    /// or an exit with the client still referenced): `/lomad-in-PID-…` and `/lomad-out-PID-…` of
+    /// this uid whose PID no longer runs. Removed once per process, before its first segment;
+    /// a live process's objects are never touched.
+    private static let staleRemoved: Void = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
+        for name in names {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "lomad", parts[1] == "in" || parts[1] == "out",
+                  let pid = Int32(parts[2]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            var status = stat()
+            guard lstat("/dev/shm/" + name, &status) == 0, status.st_uid == getuid() else { continue }
+            shm_unlink("/" + name)
+        }
+    }()
 
     deinit {
         if let mapping { munmap(mapping, capacity) }

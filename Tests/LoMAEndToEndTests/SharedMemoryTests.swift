@@ -78,6 +78,29 @@ struct SharedMemoryTests {
         #expect(try await client.health().limits.sharedMemoryMaxBytes == 0)
     }
 
+    @Test("a client process removes segments that ended processes left behind, never a live process's")
+    func staleSegmentsRemoved() async throws {
+        let daemon = try DaemonProcess()
+        // A pid that ran and ended, and one that runs (this test process's parent).
+        let ended = try CommandRun.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", "echo $$"])
+        let deadPID = try #require(Int32(ended.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let stale = "/lomad-out-\(deadPID)-stale0", live = "/lomad-in-\(getppid())-live0"
+        for name in [stale, live] {
+            let descriptor = shm_open(name, O_RDWR | O_CREAT, 0o600)
+            try #require(descriptor >= 0)
+            close(descriptor)
+        }
+        defer { shm_unlink(live); shm_unlink(stale) }
+        // A fresh client process (lomactl) sweeps before its first segment; the sequence does not
+        // exist, but its read_memory request already offered a reply segment.
+        let scratch = try TemporaryDirectory("shm-stale")
+        let run = try CommandRun.lomactl(["memory", "--endpoint", daemon.endpoint, "--sequence", "missing",
+                                          "--output", scratch.url.appendingPathComponent("out.safetensors").path])
+        #expect(run.status != 0 && run.stderr.contains("not_found"), "\(run.stderr)")
+        #expect(!TestSharedMemorySegment.exists(stale), "a segment of an ended process is removed")
+        #expect(TestSharedMemorySegment.exists(live), "a segment of a running process is kept")
+    }
+
     // MARK: raw requests naming bad segments
 
     /// A compress request whose keys and values lie in `segment` at the given spans.

@@ -5,7 +5,9 @@
  * 0600 (the daemon opens only its peer uid's objects that nobody else may read or write), removed
  * by lomad_client_free. See docs/protocol.md, "Shared memory". */
 #define _DEFAULT_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +58,37 @@ int lomad_shm_carries_tensors(const Loma__V1__Request *request) {
     }
 }
 
+/* Removes, once per process, the objects a client process left behind when it ended without
+ * lomad_client_free: "lomad-in-PID-..." and "lomad-out-PID-..." of this uid whose PID no longer
+ * runs. A live process's objects are never touched. */
+static void remove_stale_segments(void) {
+    static int done;
+    if (done) return;
+    done = 1;
+    DIR *directory = opendir("/dev/shm");
+    if (!directory) return;
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        char role[8];
+        long pid;
+        int end = 0;
+        if (sscanf(entry->d_name, "lomad-%7[a-z]-%ld-%*[0-9a-z]%n", role, &pid, &end) != 2 || end == 0 ||
+            entry->d_name[end] != '\0' || (strcmp(role, "in") != 0 && strcmp(role, "out") != 0) || pid <= 0 ||
+            pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[300];
+        struct stat status;
+        snprintf(path, sizeof path, "/dev/shm/%s", entry->d_name);
+        if (lstat(path, &status) == 0 && status.st_uid == getuid()) unlink(path);
+    }
+    closedir(directory);
+}
+
 /* Creates the segment on first use and grows it (contents not kept) to at least `needed`. */
 static lomad_result segment_reserve(lomad_shm_segment *segment, const char *role, size_t needed, lomad_error *err) {
     if (segment->fd < 0) {
+        remove_stale_segments();
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         snprintf(segment->name, sizeof segment->name, "/lomad-%s-%ld-%lx%lx", role, (long)getpid(), (unsigned long)now.tv_nsec,

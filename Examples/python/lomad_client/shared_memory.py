@@ -32,10 +32,47 @@ def _aligned(offset: int) -> int:
     return (offset + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
+_stale_removed = False
+
+
+def remove_stale_segments() -> None:
+    """Removes, once per process, the objects a client process left behind when it ended without
+    closing its client: `/lomad-in-PID-...` and `/lomad-out-PID-...` of this uid whose PID no
+    longer runs. A live process's objects are never touched."""
+    global _stale_removed
+    if _stale_removed:
+        return
+    _stale_removed = True
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return
+    for name in names:
+        parts = name.split("-")
+        if len(parts) != 4 or parts[0] != "lomad" or parts[1] not in ("in", "out") or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # running (or another user's process): keep
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        try:
+            if os.lstat("/dev/shm/" + name).st_uid == os.getuid():
+                os.unlink("/dev/shm/" + name)
+        except OSError:
+            pass
+
+
 class Segment:
     """A shared-memory object this client created and keeps mapped."""
 
     def __init__(self, role: str, capacity: int):
+        remove_stale_segments()
         self.name = f"/lomad-{role}-{os.getpid()}-{secrets.token_hex(6)}"
         self._fd = os.open("/dev/shm" + self.name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         os.fchmod(self._fd, 0o600)  # the umask could only remove bits, but be explicit

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
 
 import numpy as np
@@ -76,3 +78,24 @@ def test_a_daemon_without_shared_memory_and_a_tcp_endpoint_get_frames():
         with Client(with_tcp.endpoint, timeout=30.0) as local:
             local.compress(keys, values, model=MODEL)
             assert local.uses_shared_memory
+
+
+def test_a_client_process_removes_segments_ended_processes_left_behind(daemon, tmp_path):
+    ended = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    stale, live = f"/lomad-out-{int(ended.stdout)}-stale1", f"/lomad-in-{os.getppid()}-live1"
+    for name in (stale, live):
+        os.close(os.open("/dev/shm" + name, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        # A fresh interpreter: the sweep runs once per process, before its first segment.
+        script = (
+            "import sys, numpy as np; from lomad_client import Client; "
+            "c = Client(sys.argv[1]); k = np.zeros((2, 2, 8, 8), np.float32); "
+            "c.compress(k, k, model='llama_gqa'); assert c.uses_shared_memory; c.close()"
+        )
+        subprocess.run([sys.executable, "-c", script, daemon.endpoint], check=True, timeout=120)
+        assert not exists(stale), "a segment of an ended process is removed"
+        assert exists(live), "a segment of a running process is kept"
+    finally:
+        for name in (stale, live):
+            if exists(name):
+                os.unlink("/dev/shm" + name)
