@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "LoMAProtocolTests", dependencies: ["LoMAProtocol", "LoMATensorIO", "ZeroMQ", "LoMATestSupport"]),
         // One target per module, in-process against that module (the queue, backend framing,
         // settings, the clients file, the client's failure policy)...
-        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ"]),
+        .testTarget(name: "LoMARuntimeTests", dependencies: ["LoMARuntime", "LoMAProtocol", "ZeroMQ", "LoMATestSupport"]),
         .testTarget(name: "LoMAOperationsTests", dependencies: ["LoMAOperations", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",
                                                              "LoMATestSupport"]),
         .testTarget(name: "LoMAServiceTests", dependencies: ["LoMAService", "LoMARuntime", "LoMAProtocol", "LoMAStore", "ZeroMQ",

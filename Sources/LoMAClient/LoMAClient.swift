@@ -24,18 +24,21 @@ public final class LoMAClient: Sendable {
     private let context: ZMQContext
     private let queue = DispatchQueue(label: "lomad.client")
     private let connection: ClientConnection
+    private let sharedMemory: SharedMemoryChannel
 
     /// The defaults (5 s per attempt, 2 retries of requests safe to repeat) are the policy all
     /// lomad clients share; Examples/README.md "Timeouts and errors" documents it.
     public static let defaultTimeout: Duration = .seconds(5)
     public static let defaultRetries = 2
 
+    /// - Parameter sharedMemory: on an ipc endpoint, pass tensors through shared-memory segments
+    ///   when the daemon takes them (`SharedMemoryChannel`); tcp endpoints always use frames.
     /// - Throws: `EndpointError` when `endpoint` is one the daemon may bind but no client can
     ///   reach (`tcp://*:*`, a relative ipc path).
     public init(endpoint: Endpoint = .defaultIPC, timeout: Duration = LoMAClient.defaultTimeout,
                 retries: Int = LoMAClient.defaultRetries,
                 limits: ProtocolLimits = ProtocolLimits(maxFrameBytes: 1 << 30, maxFrames: 64),
-                curve: CurveClientKeys? = nil) throws {
+                curve: CurveClientKeys? = nil, sharedMemory: Bool = true) throws {
         self.endpoint = try Endpoint(connectingTo: endpoint.description)
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -43,6 +46,18 @@ public final class LoMAClient: Sendable {
         self.curve = curve
         self.context = try ZMQContext(ioThreads: 1)
         self.connection = ClientConnection()
+        self.sharedMemory = SharedMemoryChannel(enabled: sharedMemory && self.endpoint.transport == .ipc)
+    }
+
+    /// Whether requests with tensors currently go through shared memory (known after the first).
+    public var usesSharedMemory: Bool {
+        queue.sync { sharedMemory.isOn }
+    }
+
+    /// The shared-memory objects (`shm_open` names) this client holds now; they are removed
+    /// when the client goes away.
+    public var sharedMemorySegments: [String] {
+        queue.sync { sharedMemory.segmentNames }
     }
 
     /// Every request holds a strong reference to the client until it is answered, so when this
@@ -99,11 +114,46 @@ public final class LoMAClient: Sendable {
 
     private func roundTrip(_ operation: Loma_V1_Request.OneOf_Operation, tensors: [TensorPayload],
                            idempotent: Bool) throws -> ClientReply {
+        if sharedMemory.needsNegotiation, operation.carriesTensors, let limit = try? sharedMemoryLimit() {
+            sharedMemory.negotiated(limit: limit)
+        }
         var request = Loma_V1_Request()
         request.requestID = connection.nextRequestID()
         request.operation = operation
+        let viaSharedMemory = try sharedMemory.prepare(&request, tensors: tensors)
         let head: [UInt8] = try request.serializedBytes()
+        do {
+            let reply = try attempts(request, head: head, tensors: viaSharedMemory ? [] : tensors, idempotent: idempotent)
+            // A health reply the caller asked for answers the negotiation too.
+            if sharedMemory.needsNegotiation, case .health(let health)? = reply.envelope.result {
+                sharedMemory.negotiated(limit: health.limits.sharedMemoryMaxBytes)
+            }
+            return reply
+        } catch let error as StatusError where viaSharedMemory && error.code == .failedPrecondition
+            && error.message.contains("shared memory") {
+            // The daemon stopped taking shared memory (a reload, or it cannot see this client's
+            // uid): frames always work, and nothing was done for the refused request.
+            sharedMemory.turnOff()
+            return try roundTrip(operation, tensors: tensors, idempotent: idempotent)
+        }
+    }
 
+    /// Asks the daemon, once, how much shared memory it takes. One attempt only: when the daemon
+    /// does not answer, the request itself goes as frames and reports the failure as it would
+    /// have without shared memory, and the next request asks again.
+    private func sharedMemoryLimit() throws -> UInt64 {
+        var request = Loma_V1_Request()
+        request.requestID = connection.nextRequestID()
+        request.health = Loma_V1_HealthRequest()
+        let reply = try attempts(request, head: try request.serializedBytes(), tensors: [], idempotent: false)
+        guard case .health(let health)? = reply.envelope.result else {
+            throw LoMAClientError.malformedReply("health reply without a health result")
+        }
+        return health.limits.sharedMemoryMaxBytes
+    }
+
+    private func attempts(_ request: Loma_V1_Request, head: [UInt8], tensors: [TensorPayload],
+                          idempotent: Bool) throws -> ClientReply {
         let attempts = idempotent ? retries + 1 : 1
         var lastAttemptCutShort: String?
         for _ in 0..<attempts {
@@ -154,7 +204,15 @@ public final class LoMAClient: Sendable {
             guard decoded.envelope.status.code == .ok else {
                 throw StatusError(decoded.envelope.status.code, decoded.envelope.status.message)
             }
-            return ClientReply(envelope: decoded.envelope, tensors: decoded.tensors.mapValues {
+            let tensors: [Int: TensorFrame]
+            do {
+                tensors = try sharedMemory.tensors(of: decoded)
+            } catch let error as LoMAClientError {
+                throw error
+            } catch {
+                throw LoMAClientError.malformedReply("\(error)")
+            }
+            return ClientReply(envelope: decoded.envelope, tensors: tensors.mapValues {
                 ReceivedTensor(bytes: $0.frame.data, dtype: $0.dtype, shape: $0.shape, layout: $0.layout)
             })
         }

@@ -14,6 +14,8 @@ public enum LoMAClientError: Error, CustomStringConvertible {
     /// A CURVE endpoint refused this client during the handshake: its key is not in the daemon's
     /// clients file, or the server key it was given is not the daemon's.
     case refused(endpoint: String, reason: String)
+    /// A shared-memory segment for talking to a daemon on this host could not be set up.
+    case sharedMemory(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum LoMAClientError: Error, CustomStringConvertible {
             "lomad sent a malformed reply: \(reason)"
         case let .refused(endpoint, reason):
             "lomad at \(endpoint) refused this client: \(reason)"
+        case let .sharedMemory(reason):
+            "could not set up shared memory for lomad: \(reason)"
         }
     }
 }

@@ -8,6 +8,9 @@ public struct DecodedMessage<Envelope: SwiftProtobuf.Message & TensorCarrying> {
     public let envelope: Envelope
     /// Validated tensors by frame index.
     public let tensors: [Int: TensorFrame]
+    /// The tensors lie in shared memory (`TensorCarrying.sharedMemoryTensorCount`) and are not
+    /// read yet: `tensors` is empty until `resolvingSharedMemory` matches them to descriptors.
+    public let awaitsSharedMemory: Bool
 
     /// The envelope is small by design; a larger frame 0 is refused before protobuf parses it.
     public static var maxEnvelopeBytes: Int { 1 << 20 }
@@ -36,7 +39,36 @@ public struct DecodedMessage<Envelope: SwiftProtobuf.Message & TensorCarrying> {
             throw StatusError.invalidArgument("frame 0 is not a valid \(Envelope.protoMessageName) envelope: \(error)")
         }
         self.envelope = envelope
-        self.tensors = try Self.validateTensors(of: envelope, frames: frames)
+        let shared = envelope.sharedMemoryTensorCount
+        guard shared > 0 else {
+            self.tensors = try Self.validateTensors(of: envelope, frames: frames)
+            self.awaitsSharedMemory = false
+            return
+        }
+        guard frames.count == 1 else {
+            throw StatusError.invalidArgument(
+                "the \(Envelope.protoMessageName) names \(shared) tensors in shared memory but also carries \(frames.count - 1) tensor frames; send one or the other")
+        }
+        guard shared < limits.maxFrames else {
+            throw StatusError.resourceExhausted(
+                "the \(Envelope.protoMessageName) names \(shared) tensors in shared memory; at most \(limits.maxFrames - 1) are accepted")
+        }
+        self.tensors = [:]
+        self.awaitsSharedMemory = true
+    }
+
+    private init(envelope: Envelope, tensors: [Int: TensorFrame]) {
+        self.envelope = envelope
+        self.tensors = tensors
+        self.awaitsSharedMemory = false
+    }
+
+    /// This message with the tensors that lay in shared memory, now copied out of it into
+    /// `tensorFrames` (frame i + 1 is `tensorFrames[i]`), checked against their descriptors
+    /// exactly as frames that travelled over the socket are.
+    public func resolvingSharedMemory(_ tensorFrames: [ZMQFrame]) throws -> DecodedMessage {
+        DecodedMessage(envelope: envelope,
+                       tensors: try Self.validateTensors(of: envelope, frames: [ZMQFrame()] + tensorFrames))
     }
 
     /// The tensor a descriptor of this message names.

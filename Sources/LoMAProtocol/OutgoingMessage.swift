@@ -20,6 +20,15 @@ public struct OutgoingMessage {
         return descriptor
     }
 
+    /// The attached tensor frames, in order (frame i + 1 is `tensors[i]`): what a reply segment
+    /// receives in their place when the request asked for shared memory.
+    public var tensors: [ZMQFrame] { tensorFrames }
+
+    /// The envelope alone, its tensors having gone elsewhere (a shared-memory reply segment).
+    public static func envelopeOnly(_ envelope: some SwiftProtobuf.Message) throws -> [ZMQFrame] {
+        [ZMQFrame(bytes: try envelope.serializedBytes() as [UInt8])]
+    }
+
     /// The envelope frame followed by the attached tensor frames.
     public func frames(envelope: some SwiftProtobuf.Message) throws -> [ZMQFrame] {
         let head: [UInt8] = try envelope.serializedBytes()

@@ -14,6 +14,7 @@ public struct StatusError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func invalidArgument(_ message: String) -> StatusError { .init(.invalidArgument, message) }
     public static func notFound(_ message: String) -> StatusError { .init(.notFound, message) }
     public static func failedPrecondition(_ message: String) -> StatusError { .init(.failedPrecondition, message) }
+    public static func permissionDenied(_ message: String) -> StatusError { .init(.permissionDenied, message) }
     public static func resourceExhausted(_ message: String) -> StatusError { .init(.resourceExhausted, message) }
     public static func unavailable(_ message: String) -> StatusError { .init(.unavailable, message) }
     public static func unimplemented(_ message: String) -> StatusError { .init(.unimplemented, message) }

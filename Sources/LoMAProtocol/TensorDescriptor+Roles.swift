@@ -3,6 +3,9 @@
 /// ("compress.segment.keys").
 public protocol TensorCarrying {
     var tensorDescriptors: [(role: String, descriptor: Loma_V1_TensorDescriptor)] { get }
+    /// How many of the message's tensors lie in shared memory instead of frames (then all do, and
+    /// the message is the envelope alone); 0 for a message that carries its tensors as frames.
+    var sharedMemoryTensorCount: Int { get }
 }
 
 extension Loma_V1_KVPair {
@@ -28,6 +31,14 @@ extension Loma_V1_Request: TensorCarrying {
             return []
         }
     }
+}
+
+extension Loma_V1_Request {
+    public var sharedMemoryTensorCount: Int { sharedMemory.inputFrames.count }
+}
+
+extension Loma_V1_Reply {
+    public var sharedMemoryTensorCount: Int { sharedMemory.frames.count }
 }
 
 extension Loma_V1_Reply: TensorCarrying {

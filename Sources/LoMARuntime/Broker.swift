@@ -143,6 +143,7 @@ final class Broker {
         healthTemplate.limits.maxReplyBytes = UInt64(configuration.maxReplyBytes)
         healthTemplate.limits.maxSegmentsPerRequest = UInt32(clamping: configuration.maxSegmentsPerRequest)
         healthTemplate.limits.maxComputeSeconds = configuration.maxComputeTime?.seconds ?? 0
+        healthTemplate.limits.sharedMemoryMaxBytes = UInt64(configuration.sharedMemoryMaxBytes)
     }
 
     func close() {
@@ -328,7 +329,7 @@ final class Broker {
         var message = [ZMQFrame(bytes: worker), ZMQFrame(bytes: BackendHeader(kind: .requests, count: UInt8(batch.count)).bytes)]
         var tickets: [UInt64] = []
         for request in batch {
-            let ticket = handoff.deposit(request.message)
+            let ticket = handoff.deposit(HandedOffRequest(message: request.message, peerUID: request.peerUID))
             tickets.append(ticket)
             message.append(ZMQFrame(bytes: BackendPartHeader(routeFrames: request.route.count, ticket: ticket,
                                                              tenant: request.tenant).bytes))
@@ -418,11 +419,23 @@ final class Broker {
             break
         }
 
-        let byteCount = frames.reduce(0) { $0 + $1.count }
+        let peerUID = frames.first.flatMap(tenants.localUID(of:))
+        let sharedBytes: Int
+        do {
+            sharedBytes = try SharedMemoryAdmission.inputBytes(of: request.envelope, peerUID: peerUID,
+                                                               limit: configuration.sharedMemoryMaxBytes)
+        } catch {
+            reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: StatusError(describing: error))
+            return
+        }
+        // Input the worker will copy out of shared memory is held like frames are.
+        let byteCount = frames.reduce(0) { $0 + $1.count } + sharedBytes
         if drainStartedAt != nil {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival,
                   error: .unavailable("lomad is shutting down; retry against another instance or after restart"))
-        } else if handler.servesOnBroker(request.envelope) {
+        } else if !request.envelope.hasSharedMemory && handler.servesOnBroker(request.envelope) {
+            // Shared memory is read and written by workers only: a segment's copy stays off the
+            // broker thread.
             serveOnBroker(request, route: route, operation: operation, tenant: tenant, arrival: arrival)
         } else if pending.count >= configuration.queueDepth + idleWorkers.count {
             reply(to: route, operation: operation, requestID: requestID, arrival: arrival, error: .resourceExhausted(
@@ -437,7 +450,8 @@ final class Broker {
         } else {
             heldBytes += byteCount
             pending.append(PendingRequest(route: route, message: request, operation: operation, requestID: requestID,
-                                          batchKey: batchKey, arrival: arrival, tenant: tenant, byteCount: byteCount))
+                                          batchKey: batchKey, arrival: arrival, tenant: tenant, byteCount: byteCount,
+                                          peerUID: peerUID))
         }
     }
 

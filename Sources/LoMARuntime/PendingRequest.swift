@@ -16,4 +16,6 @@ struct PendingRequest {
     var tenant: String
     /// Bytes of its frames, counted against `maxQueuedBytes` until its reply comes back.
     var byteCount: Int
+    /// The uid of its ipc connection, for a request naming shared memory; nil on tcp.
+    var peerUID: UInt32?
 }

@@ -11,7 +11,7 @@ final class RequestHandoff: Sendable {
     /// ticket names it (the broker keeps no reference once it has deposited it), so no two
     /// threads ever touch its frames at once.
     private struct Entry: @unchecked Sendable {
-        let message: DecodedMessage<Loma_V1_Request>
+        let request: HandedOffRequest
     }
 
     private let waiting = Mutex<[UInt64: Entry]>([:])
@@ -20,16 +20,16 @@ final class RequestHandoff: Sendable {
     init() {}
 
     /// Keeps `message` until a worker takes it; the ticket goes to that worker on the backend.
-    func deposit(_ message: DecodedMessage<Loma_V1_Request>) -> UInt64 {
+    func deposit(_ request: HandedOffRequest) -> UInt64 {
         let ticket = lastTicket.add(1, ordering: .relaxed).newValue
-        let entry = Entry(message: message)
+        let entry = Entry(request: request)
         waiting.withLock { $0[ticket] = entry }
         return ticket
     }
 
     /// The request `ticket` names, once: nil when it was never deposited or was already taken.
-    func take(_ ticket: UInt64) -> DecodedMessage<Loma_V1_Request>? {
-        waiting.withLock { $0.removeValue(forKey: ticket) }?.message
+    func take(_ ticket: UInt64) -> HandedOffRequest? {
+        waiting.withLock { $0.removeValue(forKey: ticket) }?.request
     }
 
     /// Requests deposited and not taken yet.

@@ -53,6 +53,10 @@ public struct ServerConfiguration: Sendable {
     /// read cannot make the daemon hold replies without bound (a small request can ask for a
     /// large reply).
     public var maxReplyBytes: Int
+    /// Most bytes one request may name in a client's shared-memory segment (its input spans, and
+    /// its reply capacity, each); 0 refuses shared memory, so every client sends frames. Bounds
+    /// what a worker copies out of or into a segment for one request.
+    public var sharedMemoryMaxBytes: Int
     /// How long a new connection has to complete the ZMTP handshake before libzmq closes it.
     public var handshakeTimeout: Duration
     /// Permission bits and group given to every `ipc://` socket file before the daemon reports
@@ -84,6 +88,7 @@ public struct ServerConfiguration: Sendable {
         maxConnections: Int? = nil,
         maxConnectionsPerPeer: Int? = nil,
         maxReplyBytes: Int = 256 << 20,
+        sharedMemoryMaxBytes: Int = 1 << 30,
         handshakeTimeout: Duration = .seconds(10),
         socketPermissions: SocketPermissions = SocketPermissions(),
         curveServer: CurveServerKeys? = nil
@@ -105,13 +110,14 @@ public struct ServerConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer ?? max(1, maxConnections / 2)
         self.maxReplyBytes = maxReplyBytes
+        self.sharedMemoryMaxBytes = sharedMemoryMaxBytes
         self.handshakeTimeout = handshakeTimeout
         self.socketPermissions = socketPermissions
         self.curveServer = curveServer
     }
 
     /// Takes the settings a running daemon can change without dropping clients (SIGHUP): limits,
-    /// queue depth and bytes, per-tenant share, the reply budget, batching, the drain timeout and
+    /// queue depth and bytes, per-tenant share, the reply and shared-memory limits, batching, the drain timeout and
     /// the per-request compute limits. Endpoints, workers and socket permissions
     /// stay as they were bound.
     public func reloading(_ new: ServerConfiguration) -> ServerConfiguration {
@@ -126,6 +132,7 @@ public struct ServerConfiguration: Sendable {
         result.maxComputeTime = new.maxComputeTime
         result.tenantQueuePercent = new.tenantQueuePercent
         result.maxReplyBytes = new.maxReplyBytes
+        result.sharedMemoryMaxBytes = new.sharedMemoryMaxBytes
         return result
     }
 }

@@ -56,9 +56,7 @@ public final class TenantDirectory: Sendable {
     /// clients file names now for the peer's uid; otherwise the default tenant. Nil when the user
     /// id was not sealed by this daemon's handler: the peer chose it, so it proves nothing.
     func tenant(of frame: ZMQFrame) -> String? {
-        guard let userID = frame.property("User-Id"), userID.hasPrefix(seal),
-              userID.dropFirst(seal.count).first == ":",
-              let identity = ConnectionIdentity(encoded: userID.dropFirst(seal.count + 1)) else { return nil }
+        guard let identity = identity(of: frame) else { return nil }
         switch identity {
         case .curveTenant(let tenant):
             return tenant
@@ -67,6 +65,20 @@ public final class TenantDirectory: Sendable {
         case .anonymous:
             return defaultTenant
         }
+    }
+
+    /// The uid the kernel reported for the ipc connection a request arrived on; nil for any other
+    /// connection (tcp peers have no uid on this host) and for a user id this daemon did not seal.
+    func localUID(of frame: ZMQFrame) -> UInt32? {
+        guard case .localUser(let uid)? = identity(of: frame) else { return nil }
+        return uid
+    }
+
+    /// The identity the authentication handler sealed into the frame's `User-Id`, if it did.
+    private func identity(of frame: ZMQFrame) -> ConnectionIdentity? {
+        guard let userID = frame.property("User-Id"), userID.hasPrefix(seal),
+              userID.dropFirst(seal.count).first == ":" else { return nil }
+        return ConnectionIdentity(encoded: userID.dropFirst(seal.count + 1))
     }
 
     /// Whether more than one tenant can connect: the clients file names at least one besides the

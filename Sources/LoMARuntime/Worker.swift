@@ -49,6 +49,9 @@ struct Worker {
         var ticket: UInt64
         var tenant: String
         var operation: Operation
+        var requestID: UInt64 = 0
+        /// Set when the request named shared memory: where its reply's tensors go.
+        var sharedMemory: SharedMemoryTransfer?
     }
 
     private struct Reply {
@@ -67,20 +70,30 @@ struct Worker {
         let budget = currentBudget()
         for index in parts.indices {
             // Decoded and checked by the broker; only a bug could lose it on the way.
-            guard let message = handoff.take(parts[index].ticket) else {
+            guard let handedOff = handoff.take(parts[index].ticket) else {
                 outcomes.append(.failure(.internalError("the request was lost between the broker and its worker")))
                 continue
             }
+            var message = handedOff.message
             parts[index].operation = Operation(message.envelope.operation)
+            parts[index].requestID = message.envelope.requestID
+            if message.envelope.hasSharedMemory {
+                do {
+                    let transfer = try SharedMemoryTransfer(handedOff)
+                    message = transfer.message
+                    parts[index].sharedMemory = transfer
+                } catch {
+                    outcomes.append(.failure(StatusError(describing: error)))
+                    continue
+                }
+            }
             decoded.append(ClientRequest(message: message, tenant: parts[index].tenant, budget: budget))
             outcomes.append(nil)
         }
         var handled = handler.handleBatch(decoded).makeIterator()
-        var requests = decoded.makeIterator()
         return zip(parts, outcomes).map { part, early in
-            let request = early == nil ? requests.next() : nil
             let outcome = early ?? handled.next() ?? .failure(.internalError("the handler returned too few outcomes"))
-            return reply(to: part, requestID: request?.envelope.requestID ?? 0, outcome: outcome)
+            return reply(to: part, requestID: part.requestID, outcome: outcome)
         }
     }
 
@@ -100,7 +113,7 @@ struct Worker {
 
     private func reply(to part: Part, requestID: UInt64, outcome: HandlerOutcome) -> Reply {
         let (status, frames) = ReplyEncoding.frames(requestID: requestID, outcome: outcome, operation: part.operation,
-                                                    logger: logger)
+                                                    sharedMemory: part.sharedMemory, logger: logger)
         let header = BackendHeader(kind: .reply, count: UInt8(part.route.count), operation: part.operation.rawValue,
                                    status: UInt8(clamping: status.rawValue))
         return Reply(header: header, frames: part.route + frames)

@@ -44,6 +44,7 @@ public struct ServiceSettings: Sendable, Equatable {
     /// Zero: half of `maxConnections`.
     public var maxConnectionsPerPeer = 0
     public var maxReplyBytes = 256 << 20
+    public var sharedMemoryMaxBytes = 1 << 30
     public var handshakeTimeoutSeconds = 10.0
     public var workers = 2
     /// Zero means one per core (OpenBLAS's own choice).
@@ -93,6 +94,7 @@ extension ServiceSettings {
             maxConnections: maxConnections > 0 ? maxConnections : DescriptorLimit.defaultMaxConnections,
             maxConnectionsPerPeer: maxConnectionsPerPeer > 0 ? maxConnectionsPerPeer : nil,
             maxReplyBytes: maxReplyBytes,
+            sharedMemoryMaxBytes: sharedMemoryMaxBytes,
             handshakeTimeout: .milliseconds(Int64((handshakeTimeoutSeconds * 1000).rounded())),
             socketPermissions: SocketPermissions(mode: socketMode, group: socketGroup.isEmpty ? nil : socketGroup))
     }

@@ -59,7 +59,7 @@ func reporting<Result>(_ command: String, _ body: () async throws -> Result) asy
         switch error {
         case .refused: status = .notAdmitted
         case .unavailable, .timeout: status = .noDaemon
-        case .malformedReply: status = .failure
+        case .malformedReply, .sharedMemory: status = .failure
         }
         message = error.description
     } catch let error as StatusError {

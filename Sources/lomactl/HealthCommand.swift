@@ -20,7 +20,9 @@ struct Health: AsyncParsableCommand {
         print("limits: frame \(formatBytes(limits.maxFrameBytes)) (hard \(formatBytes(limits.hardMaxMessageBytes))), " +
               "\(limits.maxFrames) frames, queue \(limits.queueDepth) (\(formatBytes(limits.maxQueuedBytes))), workers \(limits.workers)")
         print("connections: \(limits.maxConnections) (\(limits.maxConnectionsPerPeer) per peer), " +
-              "unread replies \(formatBytes(limits.maxReplyBytes))")
+              "unread replies \(formatBytes(limits.maxReplyBytes)), " +
+              (limits.sharedMemoryMaxBytes > 0 ? "shared memory \(formatBytes(limits.sharedMemoryMaxBytes)) per request (ipc)"
+                                                : "no shared memory"))
         print("per request: \(limits.maxSegmentsPerRequest) segments, " +
               (limits.maxComputeSeconds > 0 ? "\(limits.maxComputeSeconds) s of compute" : "no compute limit") +
               (limits.tenantQueuePercent > 0 ? "; a tenant may hold \(limits.tenantQueuePercent)% of the queue" : ""))

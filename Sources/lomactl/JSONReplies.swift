@@ -24,6 +24,7 @@ extension Loma_V1_HealthReply {
                 "max_segments_per_request": Int(limits.maxSegmentsPerRequest),
                 "max_compute_seconds": limits.maxComputeSeconds,
                 "tenant_queue_percent": Int(limits.tenantQueuePercent),
+                "shared_memory_max_bytes": Int(clamping: limits.sharedMemoryMaxBytes),
             ] as [String: Any],
             "models": models.map(\.jsonObject),
         ]

@@ -13,12 +13,14 @@ struct LomactlTests {
         let health = try CommandRun.lomactl(["health", "--endpoint", daemon.endpoint])
         #expect(health.status == 0)
         #expect(health.stdout.contains("protocol 1"))
+        #expect(health.stdout.contains("shared memory 1.0 GiB per request (ipc)"), "\(health.stdout)")
         let json = try CommandRun.lomactl(["health", "--endpoint", daemon.endpoint, "--json"])
         #expect(json.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?["protocol_version"] as? Int == 1)
         let limits = object?["limits"] as? [String: Any]
         #expect(limits?["max_frame_bytes"] is NSNumber, "64-bit integers are JSON numbers: \(json.stdout)")
+        #expect(limits?["shared_memory_max_bytes"] as? Int == 1 << 30)
         let stats = try CommandRun.lomactl(["stats", "--endpoint", daemon.endpoint])
         #expect(stats.status == 0)
         #expect(stats.stdout.contains("health: ok=2, latency mean"), "\(stats.stdout)")

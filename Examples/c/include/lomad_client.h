@@ -121,6 +121,9 @@ typedef struct {
     const char *curve_server_key;
     const char *curve_secret_key;
     const char *curve_public_key;
+    /* 1: always send tensors as frames. 0 (the default): on an ipc endpoint whose daemon takes
+     * shared memory, pass them through /dev/shm segments the client owns (docs/protocol.md). */
+    int frames_only;
 } lomad_client_options;
 
 typedef struct lomad_client lomad_client;
@@ -132,6 +135,10 @@ LOMAD_API lomad_client_options lomad_client_default_options(void);
  * options may be NULL (the defaults). NULL on failure, err says why. */
 LOMAD_API lomad_client *lomad_client_new(const char *endpoint, const lomad_client_options *options, lomad_error *err);
 LOMAD_API void lomad_client_free(lomad_client *client);
+
+/* 1 when requests with tensors go through shared memory (known after the first such request or
+ * a health call), else 0. */
+LOMAD_API int lomad_client_uses_shared_memory(const lomad_client *client);
 
 /* Checks an endpoint as lomad_client_new does, without a client: LOMAD_OK or LOMAD_ERR_ENDPOINT. */
 LOMAD_API lomad_result lomad_check_endpoint(const char *endpoint, lomad_error *err);

@@ -42,6 +42,7 @@ struct lomad_client {
     int curve;
     char server_key[LOMAD_KEY_SIZE], public_key[LOMAD_KEY_SIZE], secret_key[LOMAD_KEY_SIZE];
     uint64_t last_request_id;
+    lomad_shm_channel shm; /* same-host shared memory (shared_memory.c) */
 };
 
 lomad_result lomad_fail(lomad_error *err, lomad_result result, int status_code, const char *format, ...) {
@@ -154,6 +155,7 @@ lomad_client *lomad_client_new(const char *endpoint, const lomad_client_options 
     }
     client->timeout_ms = options->timeout_ms;
     client->retries = options->retries;
+    lomad_shm_init(&client->shm, client->ipc_path != NULL && !options->frames_only);
     if (set_up_curve(client, options, err) != LOMAD_OK) {
         lomad_client_free(client);
         return NULL;
@@ -186,6 +188,7 @@ static void close_socket(lomad_client *client) {
 void lomad_client_free(lomad_client *client) {
     if (!client) return;
     close_socket(client);
+    lomad_shm_close(&client->shm);
     if (client->context) zmq_ctx_term(client->context);
     /* Secret key material does not outlive the client (volatile: a memset before free may be
      * optimised away). */
@@ -476,8 +479,9 @@ static lomad_result await_reply(lomad_client *client, uint64_t request_id, lomad
     }
 }
 
-lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, const lomad_tensor *const *tensors,
-                              size_t n_tensors, int idempotent, lomad_reply **out, lomad_error *err) {
+/* Sends request with its tensors as frames, attempt by attempt, and returns its OK reply. */
+static lomad_result exchange(lomad_client *client, Loma__V1__Request *request, const lomad_tensor *const *tensors,
+                             size_t n_tensors, int idempotent, lomad_reply **out, lomad_error *err) {
     request->request_id = ++client->last_request_id;
     size_t head_size = loma__v1__request__get_packed_size(request);
     uint8_t *head = malloc(head_size ? head_size : 1);
@@ -509,3 +513,55 @@ lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, 
                    idempotent ? "" : "; not re-sent, since a second attempt could apply it twice");
     return result;
 }
+
+/* Asks the daemon's shared-memory limit once, in one attempt: when it does not answer, the
+ * request goes as frames and fails as it would have, and the next request asks again. */
+static void negotiate_shared_memory(lomad_client *client) {
+    Loma__V1__Request request = LOMA__V1__REQUEST__INIT;
+    Loma__V1__HealthRequest health = LOMA__V1__HEALTH_REQUEST__INIT;
+    request.operation_case = LOMA__V1__REQUEST__OPERATION_HEALTH;
+    request.health = &health;
+    lomad_reply *reply = NULL;
+    if (exchange(client, &request, NULL, 0, 0, &reply, NULL) != LOMAD_OK) return;
+    if (reply->envelope->result_case == LOMA__V1__REPLY__RESULT_HEALTH && reply->envelope->health->limits) {
+        client->shm.limit = reply->envelope->health->limits->shared_memory_max_bytes;
+        client->shm.state = client->shm.limit > 0 ? 1 : -1;
+    }
+    lomad_reply_release(reply);
+}
+
+lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, const lomad_tensor *const *tensors,
+                              size_t n_tensors, int idempotent, lomad_reply **out, lomad_error *err) {
+    lomad_error local;
+    if (!err) err = &local;
+    lomad_shm_channel *channel = &client->shm;
+    if (channel->state == 0 && lomad_shm_carries_tensors(request)) negotiate_shared_memory(client);
+    int prepared = 0;
+    lomad_result result = lomad_shm_prepare(channel, request, tensors, n_tensors, &prepared, err);
+    if (result != LOMAD_OK) return result;
+    result = exchange(client, request, prepared ? NULL : tensors, prepared ? 0 : n_tensors, idempotent, out, err);
+    request->shared_memory = NULL;
+    if (result == LOMAD_ERR_STATUS && prepared && err->status_code == LOMA__V1__STATUS_CODE__STATUS_CODE_FAILED_PRECONDITION &&
+        strstr(err->message, "shared memory")) {
+        /* The daemon stopped taking shared memory (a reload set its limit to 0): frames always
+         * work, and nothing was done for the refused request. */
+        channel->state = -1;
+        lomad_shm_close(channel);
+        return lomad_round_trip(client, request, tensors, n_tensors, idempotent, out, err);
+    }
+    if (result != LOMAD_OK) return result;
+    const Loma__V1__Reply *envelope = (*out)->envelope;
+    if (channel->state == 0 && envelope->result_case == LOMA__V1__REPLY__RESULT_HEALTH && envelope->health->limits) {
+        /* A health reply the caller asked for answers the negotiation too. */
+        channel->limit = envelope->health->limits->shared_memory_max_bytes;
+        channel->state = channel->limit > 0 ? 1 : -1;
+    }
+    result = lomad_shm_take_reply(channel, *out, err);
+    if (result != LOMAD_OK) {
+        lomad_reply_release(*out);
+        *out = NULL;
+    }
+    return result;
+}
+
+int lomad_client_uses_shared_memory(const lomad_client *client) { return client && client->shm.state == 1; }

@@ -40,4 +40,40 @@ lomad_result lomad_round_trip(lomad_client *client, Loma__V1__Request *request, 
  * `reply` (released by lomad_free with it). NULL when out of memory (reply is then released). */
 void *lomad_result_new(size_t size, size_t extra, lomad_reply *reply);
 size_t lomad_align(size_t size);
+
+/* ---- same-host shared memory (shared_memory.c; docs/protocol.md "Shared memory") ---------- */
+
+/* A /dev/shm object the client created (mode 0600, "/lomad-..."), kept mapped. */
+typedef struct {
+    char name[64];
+    int fd;
+    void *map;
+    size_t capacity;
+} lomad_shm_segment;
+
+/* Whether requests with tensors go through the client's segments: unknown until the first one
+ * asks the daemon's health (on ipc only), then on with the daemon's limit, or off. */
+typedef struct {
+    int state; /* 0: not asked yet, 1: on, -1: off */
+    uint64_t limit;
+    lomad_shm_segment input, reply;
+    size_t reply_capacity;
+    /* What a prepared request's shared_memory field points at. */
+    Loma__V1__SharedMemoryRequest request;
+    Loma__V1__SharedMemorySpan spans[LOMAD_MAX_REPLY_FRAMES];
+    Loma__V1__SharedMemorySpan *span_pointers[LOMAD_MAX_REPLY_FRAMES];
+} lomad_shm_channel;
+
+void lomad_shm_init(lomad_shm_channel *channel, int enabled);
+/* Unmaps and removes the segments. */
+void lomad_shm_close(lomad_shm_channel *channel);
+/* Whether the operation of request carries tensors (either way): what makes it worth asking. */
+int lomad_shm_carries_tensors(const Loma__V1__Request *request);
+/* Writes the tensors into the input segment and points request->shared_memory at both segments;
+ * *prepared 0 (nothing changed) when the request should go as frames. */
+lomad_result lomad_shm_prepare(lomad_shm_channel *channel, Loma__V1__Request *request, const lomad_tensor *const *tensors,
+                               size_t n_tensors, int *prepared, lomad_error *err);
+/* Copies tensors the daemon wrote into the reply segment into frames 1.. of reply, so the rest
+ * of the library reads them as if they had come as frames; notes a size the reply needed. */
+lomad_result lomad_shm_take_reply(lomad_shm_channel *channel, lomad_reply *reply, lomad_error *err);
 #endif

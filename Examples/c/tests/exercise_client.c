@@ -117,6 +117,25 @@ static int walk(const char *endpoint, const char *model_name) {
           "memory shape");
     for (size_t i = 1; i < whole->n_positions; i++) CHECK(whole->positions[i] > whole->positions[i - 1], "positions rise");
 
+    /* On ipc the client passed the KV through shared memory (docs/protocol.md); a frames-only
+     * client gets the same bytes over the socket. */
+    CHECK(lomad_client_uses_shared_memory(client) == (strncmp(endpoint, "ipc://", 6) == 0), "shared memory on %s: %d",
+          endpoint, lomad_client_uses_shared_memory(client));
+    lomad_client_options frames_options = lomad_client_default_options();
+    frames_options.frames_only = 1;
+    lomad_client *frames = lomad_client_new(endpoint, &frames_options, &error);
+    CHECK(frames != NULL, "frames-only client: %s", error.message);
+    lomad_memory *via_frames = NULL;
+    MUST(lomad_compress(frames, &keys, &values, &options, &via_frames, &error));
+    CHECK(!lomad_client_uses_shared_memory(frames), "a frames-only client used shared memory");
+    CHECK(via_frames->keys.size == whole->keys.size && memcmp(via_frames->keys.data, whole->keys.data, whole->keys.size) == 0 &&
+              via_frames->values.size == whole->values.size &&
+              memcmp(via_frames->values.data, whole->values.data, whole->values.size) == 0,
+          "memory through shared memory differs from memory through frames");
+    lomad_free(via_frames);
+    lomad_client_free(frames);
+    printf("shared memory: %s\n", lomad_client_uses_shared_memory(client) ? "used" : "not used");
+
     /* output dtype and layout, and an inline context */
     lomad_tensor context_keys = heads_major(model, 3, key_data), context_values = heads_major(model, 3, value_data);
     lomad_compress_options other = {.model = model_name, .output_dtype = LOMAD_DTYPE_F16,

@@ -116,10 +116,25 @@ def test_staged_install_names_the_prefix_not_the_stage(tmp_path):
 
 @pytest.mark.parametrize("linkage", ["shared", "static"])
 def test_every_call_against_a_real_daemon(installed, daemon, tmp_path, linkage):
-    completed, _ = valgrind(installed[linkage], ["walk", daemon.endpoint, "llama_gqa"], tmp_path, environment(installed))
+    # Segments an ended client process left behind go when a new client makes its first one; a
+    # running process's stay.
+    ended = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    stale = Path(f"/dev/shm/lomad-out-{int(ended.stdout)}-c0ffee")
+    live = Path(f"/dev/shm/lomad-in-{os.getppid()}-c0ffee")
+    for path in (stale, live):
+        path.touch(mode=0o600)
+    try:
+        completed, _ = valgrind(installed[linkage], ["walk", daemon.endpoint, "llama_gqa"], tmp_path, environment(installed))
+        assert not stale.exists() and live.exists()
+    finally:
+        stale.unlink(missing_ok=True)
+        live.unlink(missing_ok=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "all calls checked" in completed.stdout
     assert "2 layers, 2 kv heads, head_dim 8, segment 8, ratio 2" in completed.stdout
+    # The daemon fixture is on ipc: the KV went through the client's shared-memory segments, and
+    # equalled what a frames-only client got (exercise_client checks the bytes).
+    assert "shared memory: used" in completed.stdout
     # The C chunk hashes are the Python client's (and the protocol's) chained sha256.
     line = next(l for l in completed.stdout.splitlines() if l.startswith("chunk hash 0 of "))
     first_token = int(line.split("of ")[1].split("..")[0])

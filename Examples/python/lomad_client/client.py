@@ -34,11 +34,13 @@ class Client:
     `LomadUnavailable` at once instead. Requests go one at a time and the client is not
     thread-safe (libzmq sockets are not): use one client per thread, or share a `ClientPool`.
     `curve` holds the keys for a CURVE (authenticated tcp) endpoint.
+    On an ipc endpoint, tensors pass through shared-memory segments the client owns when the
+    daemon takes them (`shared_memory=False` keeps frames); tcp always uses frames.
     """
 
     def __init__(self, endpoint: str, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
-                 context: zmq.Context | None = None, curve: CurveKeys | None = None):
-        self._connection = Connection(endpoint, timeout, retries, context, curve)
+                 context: zmq.Context | None = None, curve: CurveKeys | None = None, shared_memory: bool = True):
+        self._connection = Connection(endpoint, timeout, retries, context, curve, shared_memory)
 
     @classmethod
     def connect(cls, endpoint: str, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
@@ -58,7 +60,17 @@ class Client:
         return self._connection.endpoint
 
     def close(self) -> None:
-        self._connection.close()
+        self._connection.release()
+
+    @property
+    def uses_shared_memory(self) -> bool:
+        """Whether requests with tensors go through shared memory (known after the first one)."""
+        return self._connection.shared_memory.is_on
+
+    @property
+    def shared_memory_segments(self) -> list[str]:
+        """The /dev/shm objects this client holds now; `close` removes them."""
+        return self._connection.shared_memory.segment_names
 
     def __enter__(self) -> "Client":
         return self

@@ -26,7 +26,9 @@ from zmq.utils.monitor import parse_monitor_message
 from .curve import CurveKeys
 from .endpoint import Endpoint, parse_endpoint
 from .errors import LomadError, LomadTimeout, LomadUnavailable, MalformedReply, NotAdmitted, status_error
-from .loma.v1 import envelope_pb2, status_pb2
+from .errors import FailedPrecondition
+from .loma.v1 import envelope_pb2, operations_pb2, status_pb2
+from .shared_memory import TENSOR_OPERATIONS, SharedMemoryChannel
 from .tensors import OutgoingTensor
 
 # The socket class of a context: zmq.Socket for the blocking connection, zmq.asyncio.Socket for the
@@ -191,14 +193,21 @@ class ConnectionCore:
 
 class Connection(ConnectionCore):
     """Blocking requests. Not thread-safe, like the libzmq socket it owns: use one per thread
-    (or share a `ClientPool`)."""
+    (or share a `ClientPool`). On ipc, tensors go through shared memory when the daemon takes it
+    (`shared_memory.SharedMemoryChannel`; `shared_memory=False` keeps frames)."""
 
     def __init__(self, endpoint: str, timeout: float, retries: int, context: zmq.Context | None = None,
-                 curve: CurveKeys | None = None):
+                 curve: CurveKeys | None = None, shared_memory: bool = True):
         super().__init__(endpoint, timeout, retries, curve)
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
         self._monitor: zmq.Socket | None = None
+        self.shared_memory = SharedMemoryChannel(shared_memory and self.address.scheme == "ipc")
+
+    def release(self) -> None:
+        """Closes the socket and removes the shared-memory segments: the end of the connection."""
+        self.close()
+        self.shared_memory.close()
 
     def close(self) -> None:
         if self._socket is not None:
@@ -221,7 +230,38 @@ class Connection(ConnectionCore):
 
     def request(self, request: envelope_pb2.Request, tensors: list[OutgoingTensor], idempotent: bool) -> Answer:
         """Sends `request` (its descriptors already naming frames 1..n in `tensors` order) and
-        returns the OK reply with all its frames; raises the status's exception otherwise."""
+        returns the OK reply with all its frames (read out of the reply segment when the daemon
+        put them there); raises the status's exception otherwise."""
+        channel = self.shared_memory
+        if channel.needs_negotiation and request.WhichOneof("operation") in TENSOR_OPERATIONS:
+            self._negotiate_shared_memory()
+        via_shared = channel.prepare(request, tensors)
+        try:
+            reply, frames = self._exchange(request, [] if via_shared else tensors, idempotent)
+        except FailedPrecondition as error:
+            if not (via_shared and "shared memory" in error.status_message):
+                raise
+            # The daemon stopped taking shared memory (a reload set its limit to 0): frames
+            # always work, and nothing was done for the refused request.
+            channel.turn_off()
+            request.ClearField("shared_memory")
+            return self.request(request, tensors, idempotent)
+        if channel.needs_negotiation and reply.WhichOneof("result") == "health":
+            # A health reply the caller asked for answers the negotiation too.
+            channel.limit = reply.health.limits.shared_memory_max_bytes
+        shared_frames = channel.reply_frames(reply, frames[0])
+        return reply, shared_frames if shared_frames is not None else frames
+
+    def _negotiate_shared_memory(self) -> None:
+        """Asks the daemon's limit once, in one attempt: when it does not answer, the request
+        goes as frames and fails as it would have, and the next request asks again."""
+        try:
+            reply, _ = self._exchange(envelope_pb2.Request(health=operations_pb2.HealthRequest()), [], False)
+        except LomadError:
+            return
+        self.shared_memory.limit = reply.health.limits.shared_memory_max_bytes
+
+    def _exchange(self, request: envelope_pb2.Request, tensors: list[OutgoingTensor], idempotent: bool) -> Answer:
         head = self.next_request(request)
         cut_short: str | None = None
         for _ in range(self.attempts(idempotent)):

@@ -122,13 +122,14 @@ class Limits:
     max_segments_per_request: int
     max_compute_seconds: float  # 0: no limit
     tenant_queue_percent: int  # 0: one tenant, which keeps the whole queue
+    shared_memory_max_bytes: int = 0  # 0: the daemon takes no shared memory
 
     @classmethod
     def from_proto(cls, limits: operations_pb2.Limits) -> "Limits":
         return cls(limits.max_frame_bytes, limits.hard_max_message_bytes, limits.max_frames, limits.queue_depth,
                    limits.workers, limits.max_queued_bytes, limits.max_connections, limits.max_connections_per_peer,
                    limits.max_reply_bytes, limits.max_segments_per_request, limits.max_compute_seconds,
-                   limits.tenant_queue_percent)
+                   limits.tenant_queue_percent, limits.shared_memory_max_bytes)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,16 @@ public nonisolated struct Loma_V1_Request: Sendable {
     set {operation = .lookupPrefix(newValue)}
   }
 
+  /// Same-host clients only: the tensors lie in shared memory instead of frames (see tensor.proto).
+  public var sharedMemory: Loma_V1_SharedMemoryRequest {
+    get {_sharedMemory ?? Loma_V1_SharedMemoryRequest()}
+    set {_sharedMemory = newValue}
+  }
+  /// Returns true if `sharedMemory` has been explicitly set.
+  public var hasSharedMemory: Bool {self._sharedMemory != nil}
+  /// Clears the value of `sharedMemory`. Subsequent reads from it will return its default value.
+  public mutating func clearSharedMemory() {self._sharedMemory = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Operation: Equatable, Sendable {
@@ -121,6 +131,8 @@ public nonisolated struct Loma_V1_Request: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _sharedMemory: Loma_V1_SharedMemoryRequest? = nil
 }
 
 public nonisolated struct Loma_V1_Reply: @unchecked Sendable {
@@ -220,6 +232,16 @@ public nonisolated struct Loma_V1_Reply: @unchecked Sendable {
     set {_uniqueStorage()._result = .lookupPrefix(newValue)}
   }
 
+  /// Where the reply's tensors lie when the request named a reply segment.
+  public var sharedMemory: Loma_V1_SharedMemoryReply {
+    get {_storage._sharedMemory ?? Loma_V1_SharedMemoryReply()}
+    set {_uniqueStorage()._sharedMemory = newValue}
+  }
+  /// Returns true if `sharedMemory` has been explicitly set.
+  public var hasSharedMemory: Bool {_storage._sharedMemory != nil}
+  /// Clears the value of `sharedMemory`. Subsequent reads from it will return its default value.
+  public mutating func clearSharedMemory() {_uniqueStorage()._sharedMemory = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Set only when status is OK.
@@ -247,7 +269,7 @@ fileprivate nonisolated let _protobuf_package = "loma.v1"
 
 nonisolated extension Loma_V1_Request: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Request"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{2}\u{9}health\0\u{1}stats\0\u{1}compress\0\u{3}read_memory\0\u{3}fork_sequence\0\u{3}delete_sequence\0\u{3}list_sequences\0\u{3}publish_prefix\0\u{3}lookup_prefix\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{2}\u{9}health\0\u{1}stats\0\u{1}compress\0\u{3}read_memory\0\u{3}fork_sequence\0\u{3}delete_sequence\0\u{3}list_sequences\0\u{3}publish_prefix\0\u{3}lookup_prefix\0\u{4}*shared_memory\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -373,6 +395,7 @@ nonisolated extension Loma_V1_Request: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.operation = .lookupPrefix(v)
         }
       }()
+      case 60: try { try decoder.decodeSingularMessageField(value: &self._sharedMemory) }()
       default: break
       }
     }
@@ -425,12 +448,16 @@ nonisolated extension Loma_V1_Request: SwiftProtobuf.Message, SwiftProtobuf._Mes
     }()
     case nil: break
     }
+    try { if let v = self._sharedMemory {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 60)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Loma_V1_Request, rhs: Loma_V1_Request) -> Bool {
     if lhs.requestID != rhs.requestID {return false}
     if lhs.operation != rhs.operation {return false}
+    if lhs._sharedMemory != rhs._sharedMemory {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -438,12 +465,13 @@ nonisolated extension Loma_V1_Request: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Loma_V1_Reply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}status\0\u{2}\u{8}health\0\u{1}stats\0\u{1}compress\0\u{3}read_memory\0\u{3}fork_sequence\0\u{3}delete_sequence\0\u{3}list_sequences\0\u{3}publish_prefix\0\u{3}lookup_prefix\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}status\0\u{2}\u{8}health\0\u{1}stats\0\u{1}compress\0\u{3}read_memory\0\u{3}fork_sequence\0\u{3}delete_sequence\0\u{3}list_sequences\0\u{3}publish_prefix\0\u{3}lookup_prefix\0\u{4}*shared_memory\0")
 
   fileprivate class _StorageClass {
     var _requestID: UInt64 = 0
     var _status: Loma_V1_Status? = nil
     var _result: Loma_V1_Reply.OneOf_Result?
+    var _sharedMemory: Loma_V1_SharedMemoryReply? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -457,6 +485,7 @@ nonisolated extension Loma_V1_Reply: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _requestID = source._requestID
       _status = source._status
       _result = source._result
+      _sharedMemory = source._sharedMemory
     }
   }
 
@@ -594,6 +623,7 @@ nonisolated extension Loma_V1_Reply: SwiftProtobuf.Message, SwiftProtobuf._Messa
             _storage._result = .lookupPrefix(v)
           }
         }()
+        case 60: try { try decoder.decodeSingularMessageField(value: &_storage._sharedMemory) }()
         default: break
         }
       }
@@ -651,6 +681,9 @@ nonisolated extension Loma_V1_Reply: SwiftProtobuf.Message, SwiftProtobuf._Messa
       }()
       case nil: break
       }
+      try { if let v = _storage._sharedMemory {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 60)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -663,6 +696,7 @@ nonisolated extension Loma_V1_Reply: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._requestID != rhs_storage._requestID {return false}
         if _storage._status != rhs_storage._status {return false}
         if _storage._result != rhs_storage._result {return false}
+        if _storage._sharedMemory != rhs_storage._sharedMemory {return false}
         return true
       }
       if !storagesAreEqual {return false}

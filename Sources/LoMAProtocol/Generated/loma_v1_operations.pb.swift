@@ -169,6 +169,11 @@ public nonisolated struct Loma_V1_Limits: Sendable {
   /// connect (0 when the daemon has one tenant, which keeps the whole queue).
   public var tenantQueuePercent: UInt32 = 0
 
+  /// Most bytes one request may name in a shared-memory segment: the sum of its input spans, and
+  /// its reply capacity, each; 0: this daemon takes no shared memory, so clients send frames.
+  /// Only ipc connections may use it.
+  public var sharedMemoryMaxBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -998,7 +1003,7 @@ nonisolated extension Loma_V1_HealthReply: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0\u{3}max_segments_per_request\0\u{3}max_compute_seconds\0\u{3}tenant_queue_percent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_bytes\0\u{3}hard_max_message_bytes\0\u{3}max_frames\0\u{3}queue_depth\0\u{1}workers\0\u{3}max_queued_bytes\0\u{4}\u{e}max_connections\0\u{3}max_connections_per_peer\0\u{3}max_reply_bytes\0\u{3}max_segments_per_request\0\u{3}max_compute_seconds\0\u{3}tenant_queue_percent\0\u{4}#shared_memory_max_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1018,6 +1023,7 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 23: try { try decoder.decodeSingularUInt32Field(value: &self.maxSegmentsPerRequest) }()
       case 24: try { try decoder.decodeSingularDoubleField(value: &self.maxComputeSeconds) }()
       case 25: try { try decoder.decodeSingularUInt32Field(value: &self.tenantQueuePercent) }()
+      case 60: try { try decoder.decodeSingularUInt64Field(value: &self.sharedMemoryMaxBytes) }()
       default: break
       }
     }
@@ -1060,6 +1066,9 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.tenantQueuePercent != 0 {
       try visitor.visitSingularUInt32Field(value: self.tenantQueuePercent, fieldNumber: 25)
     }
+    if self.sharedMemoryMaxBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sharedMemoryMaxBytes, fieldNumber: 60)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1076,6 +1085,7 @@ nonisolated extension Loma_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.maxSegmentsPerRequest != rhs.maxSegmentsPerRequest {return false}
     if lhs.maxComputeSeconds != rhs.maxComputeSeconds {return false}
     if lhs.tenantQueuePercent != rhs.tenantQueuePercent {return false}
+    if lhs.sharedMemoryMaxBytes != rhs.sharedMemoryMaxBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

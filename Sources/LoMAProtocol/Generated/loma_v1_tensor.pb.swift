@@ -169,6 +169,69 @@ public nonisolated struct Loma_V1_KVPair: Sendable {
   fileprivate var _values: Loma_V1_TensorDescriptor? = nil
 }
 
+/// A byte range of a shared-memory segment.
+public nonisolated struct Loma_V1_SharedMemorySpan: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offset: UInt64 = 0
+
+  public var length: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Set on a request (field 60 of `Request`) whose tensor bytes lie in POSIX shared-memory objects
+/// of the client's instead of frames 1..n. Only `ipc://` connections may use it: the daemon opens
+/// the objects read-only (input) or for writing (reply) only when they belong to the uid the kernel
+/// reports for the connection, are regular files private to that uid (no group or other access),
+/// and are at most `limits.shared_memory_max_bytes` long.
+public nonisolated struct Loma_V1_SharedMemoryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Name of the object holding the request's tensors, as for shm_open: "/lomad-" then letters,
+  /// digits, '.', '_' or '-'. Empty: the request's tensors travel as frames.
+  public var inputSegment: String = String()
+
+  /// Where each tensor lies: frame i (as descriptors number frames, from 1) is input_frames[i-1].
+  /// The message then carries the envelope alone.
+  public var inputFrames: [Loma_V1_SharedMemorySpan] = []
+
+  /// Object the daemon writes the reply's tensors into, from offset 0, at most reply_capacity
+  /// bytes. Empty: the reply's tensors travel as frames.
+  public var replySegment: String = String()
+
+  public var replyCapacity: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Set on the reply (field 60 of `Reply`) to a request that named a reply segment.
+public nonisolated struct Loma_V1_SharedMemoryReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Where the reply's tensors were written in the reply segment: frame i is frames[i-1]. Empty
+  /// when they travel as frames.
+  public var frames: [Loma_V1_SharedMemorySpan] = []
+
+  /// Nonzero when the tensors did not fit in reply_capacity: they travel as frames instead, and a
+  /// reply segment of this many bytes would have held them.
+  public var replyBytesNeeded: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "loma.v1"
@@ -260,6 +323,121 @@ nonisolated extension Loma_V1_KVPair: SwiftProtobuf.Message, SwiftProtobuf._Mess
   public static func ==(lhs: Loma_V1_KVPair, rhs: Loma_V1_KVPair) -> Bool {
     if lhs._keys != rhs._keys {return false}
     if lhs._values != rhs._values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loma_V1_SharedMemorySpan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SharedMemorySpan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offset\0\u{1}length\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.length) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 1)
+    }
+    if self.length != 0 {
+      try visitor.visitSingularUInt64Field(value: self.length, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Loma_V1_SharedMemorySpan, rhs: Loma_V1_SharedMemorySpan) -> Bool {
+    if lhs.offset != rhs.offset {return false}
+    if lhs.length != rhs.length {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loma_V1_SharedMemoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SharedMemoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}input_segment\0\u{3}input_frames\0\u{3}reply_segment\0\u{3}reply_capacity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.inputSegment) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.inputFrames) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.replySegment) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.replyCapacity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.inputSegment.isEmpty {
+      try visitor.visitSingularStringField(value: self.inputSegment, fieldNumber: 1)
+    }
+    if !self.inputFrames.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.inputFrames, fieldNumber: 2)
+    }
+    if !self.replySegment.isEmpty {
+      try visitor.visitSingularStringField(value: self.replySegment, fieldNumber: 3)
+    }
+    if self.replyCapacity != 0 {
+      try visitor.visitSingularUInt64Field(value: self.replyCapacity, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Loma_V1_SharedMemoryRequest, rhs: Loma_V1_SharedMemoryRequest) -> Bool {
+    if lhs.inputSegment != rhs.inputSegment {return false}
+    if lhs.inputFrames != rhs.inputFrames {return false}
+    if lhs.replySegment != rhs.replySegment {return false}
+    if lhs.replyCapacity != rhs.replyCapacity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loma_V1_SharedMemoryReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SharedMemoryReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frames\0\u{3}reply_bytes_needed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.frames) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.replyBytesNeeded) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.frames.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.frames, fieldNumber: 1)
+    }
+    if self.replyBytesNeeded != 0 {
+      try visitor.visitSingularUInt64Field(value: self.replyBytesNeeded, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Loma_V1_SharedMemoryReply, rhs: Loma_V1_SharedMemoryReply) -> Bool {
+    if lhs.frames != rhs.frames {return false}
+    if lhs.replyBytesNeeded != rhs.replyBytesNeeded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,17 +13,18 @@ _sym_db = _symbol_database.Default()
 
 from lomad_client.loma.v1 import operations_pb2 as loma_dot_v1_dot_operations__pb2
 from lomad_client.loma.v1 import status_pb2 as loma_dot_v1_dot_status__pb2
+from lomad_client.loma.v1 import tensor_pb2 as loma_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16loma/v1/envelope.proto\x12\x07loma.v1\x1a\x18loma/v1/operations.proto\x1a\x14loma/v1/status.proto\"\xf8\x03\n\x07Request\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12(\n\x06health\x18\n \x01(\x0b\x32\x16.loma.v1.HealthRequestH\x00\x12&\n\x05stats\x18\x0b \x01(\x0b\x32\x15.loma.v1.StatsRequestH\x00\x12,\n\x08\x63ompress\x18\x0c \x01(\x0b\x32\x18.loma.v1.CompressRequestH\x00\x12\x31\n\x0bread_memory\x18\r \x01(\x0b\x32\x1a.loma.v1.ReadMemoryRequestH\x00\x12\x35\n\rfork_sequence\x18\x0e \x01(\x0b\x32\x1c.loma.v1.ForkSequenceRequestH\x00\x12\x39\n\x0f\x64\x65lete_sequence\x18\x0f \x01(\x0b\x32\x1e.loma.v1.DeleteSequenceRequestH\x00\x12\x37\n\x0elist_sequences\x18\x10 \x01(\x0b\x32\x1d.loma.v1.ListSequencesRequestH\x00\x12\x37\n\x0epublish_prefix\x18\x11 \x01(\x0b\x32\x1d.loma.v1.PublishPrefixRequestH\x00\x12\x35\n\rlookup_prefix\x18\x12 \x01(\x0b\x32\x1c.loma.v1.LookupPrefixRequestH\x00\x42\x0b\n\toperation\"\x82\x04\n\x05Reply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1f\n\x06status\x18\x02 \x01(\x0b\x32\x0f.loma.v1.Status\x12&\n\x06health\x18\n \x01(\x0b\x32\x14.loma.v1.HealthReplyH\x00\x12$\n\x05stats\x18\x0b \x01(\x0b\x32\x13.loma.v1.StatsReplyH\x00\x12*\n\x08\x63ompress\x18\x0c \x01(\x0b\x32\x16.loma.v1.CompressReplyH\x00\x12/\n\x0bread_memory\x18\r \x01(\x0b\x32\x18.loma.v1.ReadMemoryReplyH\x00\x12\x33\n\rfork_sequence\x18\x0e \x01(\x0b\x32\x1a.loma.v1.ForkSequenceReplyH\x00\x12\x37\n\x0f\x64\x65lete_sequence\x18\x0f \x01(\x0b\x32\x1c.loma.v1.DeleteSequenceReplyH\x00\x12\x35\n\x0elist_sequences\x18\x10 \x01(\x0b\x32\x1b.loma.v1.ListSequencesReplyH\x00\x12\x35\n\x0epublish_prefix\x18\x11 \x01(\x0b\x32\x1b.loma.v1.PublishPrefixReplyH\x00\x12\x33\n\rlookup_prefix\x18\x12 \x01(\x0b\x32\x1a.loma.v1.LookupPrefixReplyH\x00\x42\x08\n\x06resultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16loma/v1/envelope.proto\x12\x07loma.v1\x1a\x18loma/v1/operations.proto\x1a\x14loma/v1/status.proto\x1a\x14loma/v1/tensor.proto\"\xad\x04\n\x07Request\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12(\n\x06health\x18\n \x01(\x0b\x32\x16.loma.v1.HealthRequestH\x00\x12&\n\x05stats\x18\x0b \x01(\x0b\x32\x15.loma.v1.StatsRequestH\x00\x12,\n\x08\x63ompress\x18\x0c \x01(\x0b\x32\x18.loma.v1.CompressRequestH\x00\x12\x31\n\x0bread_memory\x18\r \x01(\x0b\x32\x1a.loma.v1.ReadMemoryRequestH\x00\x12\x35\n\rfork_sequence\x18\x0e \x01(\x0b\x32\x1c.loma.v1.ForkSequenceRequestH\x00\x12\x39\n\x0f\x64\x65lete_sequence\x18\x0f \x01(\x0b\x32\x1e.loma.v1.DeleteSequenceRequestH\x00\x12\x37\n\x0elist_sequences\x18\x10 \x01(\x0b\x32\x1d.loma.v1.ListSequencesRequestH\x00\x12\x37\n\x0epublish_prefix\x18\x11 \x01(\x0b\x32\x1d.loma.v1.PublishPrefixRequestH\x00\x12\x35\n\rlookup_prefix\x18\x12 \x01(\x0b\x32\x1c.loma.v1.LookupPrefixRequestH\x00\x12\x33\n\rshared_memory\x18< \x01(\x0b\x32\x1c.loma.v1.SharedMemoryRequestB\x0b\n\toperation\"\xb5\x04\n\x05Reply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1f\n\x06status\x18\x02 \x01(\x0b\x32\x0f.loma.v1.Status\x12&\n\x06health\x18\n \x01(\x0b\x32\x14.loma.v1.HealthReplyH\x00\x12$\n\x05stats\x18\x0b \x01(\x0b\x32\x13.loma.v1.StatsReplyH\x00\x12*\n\x08\x63ompress\x18\x0c \x01(\x0b\x32\x16.loma.v1.CompressReplyH\x00\x12/\n\x0bread_memory\x18\r \x01(\x0b\x32\x18.loma.v1.ReadMemoryReplyH\x00\x12\x33\n\rfork_sequence\x18\x0e \x01(\x0b\x32\x1a.loma.v1.ForkSequenceReplyH\x00\x12\x37\n\x0f\x64\x65lete_sequence\x18\x0f \x01(\x0b\x32\x1c.loma.v1.DeleteSequenceReplyH\x00\x12\x35\n\x0elist_sequences\x18\x10 \x01(\x0b\x32\x1b.loma.v1.ListSequencesReplyH\x00\x12\x35\n\x0epublish_prefix\x18\x11 \x01(\x0b\x32\x1b.loma.v1.PublishPrefixReplyH\x00\x12\x33\n\rlookup_prefix\x18\x12 \x01(\x0b\x32\x1a.loma.v1.LookupPrefixReplyH\x00\x12\x31\n\rshared_memory\x18< \x01(\x0b\x32\x1a.loma.v1.SharedMemoryReplyB\x08\n\x06resultb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'loma.v1.envelope_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _REQUEST._serialized_start=84
-  _REQUEST._serialized_end=588
-  _REPLY._serialized_start=591
-  _REPLY._serialized_end=1105
+  _REQUEST._serialized_start=106
+  _REQUEST._serialized_end=663
+  _REPLY._serialized_start=666
+  _REPLY._serialized_end=1231
 # @@protoc_insertion_point(module_scope)

@@ -98,7 +98,7 @@ class HealthRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ["hard_max_message_bytes", "max_compute_seconds", "max_connections", "max_connections_per_peer", "max_frame_bytes", "max_frames", "max_queued_bytes", "max_reply_bytes", "max_segments_per_request", "queue_depth", "tenant_queue_percent", "workers"]
+    __slots__ = ["hard_max_message_bytes", "max_compute_seconds", "max_connections", "max_connections_per_peer", "max_frame_bytes", "max_frames", "max_queued_bytes", "max_reply_bytes", "max_segments_per_request", "queue_depth", "shared_memory_max_bytes", "tenant_queue_percent", "workers"]
     HARD_MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_COMPUTE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,7 @@ class Limits(_message.Message):
     MAX_REPLY_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEGMENTS_PER_REQUEST_FIELD_NUMBER: _ClassVar[int]
     QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
     TENANT_QUEUE_PERCENT_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     hard_max_message_bytes: int
@@ -121,9 +122,10 @@ class Limits(_message.Message):
     max_reply_bytes: int
     max_segments_per_request: int
     queue_depth: int
+    shared_memory_max_bytes: int
     tenant_queue_percent: int
     workers: int
-    def __init__(self, max_frame_bytes: _Optional[int] = ..., hard_max_message_bytes: _Optional[int] = ..., max_frames: _Optional[int] = ..., queue_depth: _Optional[int] = ..., workers: _Optional[int] = ..., max_queued_bytes: _Optional[int] = ..., max_connections: _Optional[int] = ..., max_connections_per_peer: _Optional[int] = ..., max_reply_bytes: _Optional[int] = ..., max_segments_per_request: _Optional[int] = ..., max_compute_seconds: _Optional[float] = ..., tenant_queue_percent: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_frame_bytes: _Optional[int] = ..., hard_max_message_bytes: _Optional[int] = ..., max_frames: _Optional[int] = ..., queue_depth: _Optional[int] = ..., workers: _Optional[int] = ..., max_queued_bytes: _Optional[int] = ..., max_connections: _Optional[int] = ..., max_connections_per_peer: _Optional[int] = ..., max_reply_bytes: _Optional[int] = ..., max_segments_per_request: _Optional[int] = ..., max_compute_seconds: _Optional[float] = ..., tenant_queue_percent: _Optional[int] = ..., shared_memory_max_bytes: _Optional[int] = ...) -> None: ...
 
 class ListSequencesReply(_message.Message):
     __slots__ = ["sequences"]

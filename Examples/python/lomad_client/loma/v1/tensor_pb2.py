@@ -13,19 +13,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14loma/v1/tensor.proto\x12\x07loma.v1\"r\n\x10TensorDescriptor\x12\x1d\n\x05\x64type\x18\x01 \x01(\x0e\x32\x0e.loma.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12!\n\x06layout\x18\x03 \x01(\x0e\x32\x11.loma.v1.KVLayout\x12\r\n\x05\x66rame\x18\x04 \x01(\r\"\\\n\x06KVPair\x12\'\n\x04keys\x18\x01 \x01(\x0b\x32\x19.loma.v1.TensorDescriptor\x12)\n\x06values\x18\x02 \x01(\x0b\x32\x19.loma.v1.TensorDescriptor*[\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\r\n\tDTYPE_F32\x10\x01\x12\r\n\tDTYPE_F16\x10\x02\x12\x0e\n\nDTYPE_BF16\x10\x03\x12\r\n\tDTYPE_I64\x10\x04*\\\n\x08KVLayout\x12\x19\n\x15KV_LAYOUT_UNSPECIFIED\x10\x00\x12\x19\n\x15KV_LAYOUT_HEADS_MAJOR\x10\x01\x12\x1a\n\x16KV_LAYOUT_TOKENS_MAJOR\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14loma/v1/tensor.proto\x12\x07loma.v1\"r\n\x10TensorDescriptor\x12\x1d\n\x05\x64type\x18\x01 \x01(\x0e\x32\x0e.loma.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12!\n\x06layout\x18\x03 \x01(\x0e\x32\x11.loma.v1.KVLayout\x12\r\n\x05\x66rame\x18\x04 \x01(\r\"\\\n\x06KVPair\x12\'\n\x04keys\x18\x01 \x01(\x0b\x32\x19.loma.v1.TensorDescriptor\x12)\n\x06values\x18\x02 \x01(\x0b\x32\x19.loma.v1.TensorDescriptor\"2\n\x10SharedMemorySpan\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0e\n\x06length\x18\x02 \x01(\x04\"\x8c\x01\n\x13SharedMemoryRequest\x12\x15\n\rinput_segment\x18\x01 \x01(\t\x12/\n\x0cinput_frames\x18\x02 \x03(\x0b\x32\x19.loma.v1.SharedMemorySpan\x12\x15\n\rreply_segment\x18\x03 \x01(\t\x12\x16\n\x0ereply_capacity\x18\x04 \x01(\x04\"Z\n\x11SharedMemoryReply\x12)\n\x06\x66rames\x18\x01 \x03(\x0b\x32\x19.loma.v1.SharedMemorySpan\x12\x1a\n\x12reply_bytes_needed\x18\x02 \x01(\x04*[\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\r\n\tDTYPE_F32\x10\x01\x12\r\n\tDTYPE_F16\x10\x02\x12\x0e\n\nDTYPE_BF16\x10\x03\x12\r\n\tDTYPE_I64\x10\x04*\\\n\x08KVLayout\x12\x19\n\x15KV_LAYOUT_UNSPECIFIED\x10\x00\x12\x19\n\x15KV_LAYOUT_HEADS_MAJOR\x10\x01\x12\x1a\n\x16KV_LAYOUT_TOKENS_MAJOR\x10\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'loma.v1.tensor_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _DTYPE._serialized_start=243
-  _DTYPE._serialized_end=334
-  _KVLAYOUT._serialized_start=336
-  _KVLAYOUT._serialized_end=428
+  _DTYPE._serialized_start=530
+  _DTYPE._serialized_end=621
+  _KVLAYOUT._serialized_start=623
+  _KVLAYOUT._serialized_end=715
   _TENSORDESCRIPTOR._serialized_start=33
   _TENSORDESCRIPTOR._serialized_end=147
   _KVPAIR._serialized_start=149
   _KVPAIR._serialized_end=241
+  _SHAREDMEMORYSPAN._serialized_start=243
+  _SHAREDMEMORYSPAN._serialized_end=293
+  _SHAREDMEMORYREQUEST._serialized_start=296
+  _SHAREDMEMORYREQUEST._serialized_end=436
+  _SHAREDMEMORYREPLY._serialized_start=438
+  _SHAREDMEMORYREPLY._serialized_end=528
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,34 @@ class KVPair(_message.Message):
     values: TensorDescriptor
     def __init__(self, keys: _Optional[_Union[TensorDescriptor, _Mapping]] = ..., values: _Optional[_Union[TensorDescriptor, _Mapping]] = ...) -> None: ...
 
+class SharedMemoryReply(_message.Message):
+    __slots__ = ["frames", "reply_bytes_needed"]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    REPLY_BYTES_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    frames: _containers.RepeatedCompositeFieldContainer[SharedMemorySpan]
+    reply_bytes_needed: int
+    def __init__(self, frames: _Optional[_Iterable[_Union[SharedMemorySpan, _Mapping]]] = ..., reply_bytes_needed: _Optional[int] = ...) -> None: ...
+
+class SharedMemoryRequest(_message.Message):
+    __slots__ = ["input_frames", "input_segment", "reply_capacity", "reply_segment"]
+    INPUT_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    REPLY_SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    input_frames: _containers.RepeatedCompositeFieldContainer[SharedMemorySpan]
+    input_segment: str
+    reply_capacity: int
+    reply_segment: str
+    def __init__(self, input_segment: _Optional[str] = ..., input_frames: _Optional[_Iterable[_Union[SharedMemorySpan, _Mapping]]] = ..., reply_segment: _Optional[str] = ..., reply_capacity: _Optional[int] = ...) -> None: ...
+
+class SharedMemorySpan(_message.Message):
+    __slots__ = ["length", "offset"]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    length: int
+    offset: int
+    def __init__(self, offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+
 class TensorDescriptor(_message.Message):
     __slots__ = ["dtype", "frame", "layout", "shape"]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
