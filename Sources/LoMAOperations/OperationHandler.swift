@@ -45,12 +45,13 @@ public struct OperationHandler: RequestHandler {
         }
     }
 
-    /// In memory mode every store operation but compress only moves bytes in RAM (a lookup or a
-    /// read is a copy out, a publish a copy in, with int8 storage one quantizing pass over the
-    /// bytes) and never waits on disk, so the broker answers it
-    /// itself rather than paying two thread hand-offs. Compress computes, and in durable mode a
-    /// store call may wait on a disk commit (its own or, through the store's lock, another's),
-    /// which would stall every client: those go to workers.
+    /// In memory mode without a shared tier (`CompressedMemoryStore.isMemoryOnly`) every store
+    /// operation but compress only moves bytes in RAM (a lookup or a read is a copy out, a publish
+    /// a copy in, with int8 storage one quantizing pass over the bytes) and never waits on disk or
+    /// network, so the broker answers it itself rather than paying two thread hand-offs. Compress
+    /// computes, in durable mode a store call may wait on a disk commit (its own or, through the
+    /// store's lock, another's), and with a shared tier on Redis round trips, each of which would
+    /// stall every client: those go to workers.
     public func servesOnBroker(_ request: Loma_V1_Request) -> Bool {
         guard store.isMemoryOnly else { return false }
         switch request.operation {
