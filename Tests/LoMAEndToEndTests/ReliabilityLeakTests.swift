@@ -211,7 +211,9 @@ struct ReliabilityLeakTests {
                 // Timeouts are retried by the client itself (lazy pirate, fresh socket each time);
                 // `unavailable` (a draining daemon refusing new work, or no daemon listening) is
                 // retried here after a pause, as its message asks.
-                let client = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(3), retries: 15)
+                // Each attempt waits longer than a 16-segment compress takes on a loaded 2-core CI machine
+                // (at 3 s every resend timed out while the daemon still computed the last one).
+                let client = try LoMAClient(endpoint: try Endpoint(endpoint), timeout: .seconds(10), retries: 15)
                 let (keys, values) = inputs[index]
                 var results: [Data] = []
                 while results.count < Self.restartRequestsPerClient {
